@@ -1,0 +1,181 @@
+using System.Globalization;
+using AspireKv.Client;
+using AspireKv.Grpc;
+using AspireKv.Grpc.Server;
+using AspireKv.Node.Replication;
+using AspireKv.Node.Replication.Wire;
+using AspireKv.Node.StateMachine;
+using AspireKv.V1;
+using Microsoft.Extensions.Options;
+
+namespace AspireKv.Node.Grpc;
+
+/// <summary>
+/// The <c>aspirekv.v1.KeyValue</c> service. Each method reads like the protocol: validate, then
+/// propose or read, then map the result.
+/// </summary>
+public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers)
+{
+    private readonly RequestValidator _validate = new(limits.Value);
+
+    public async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
+    {
+        _validate.Key(request.Key);
+        _validate.Value(request.Value.Length);
+        if (request.HasExpectedModRevision)
+        {
+            _validate.ExpectedModRevision(request.ExpectedModRevision);
+        }
+
+        var put = new PutOp { Key = request.Key, Value = request.Value, ReturnPrevious = request.ReturnPrevious };
+        if (request.HasExpectedModRevision)
+        {
+            put.ExpectedModRevision = request.ExpectedModRevision;
+        }
+
+        var result = await ProposeAsync(new Command { Put = put }, context).ConfigureAwait(false);
+        if (result.Outcome == CommandOutcome.PreconditionFailed)
+        {
+            var trailers = new Metadata { { KvMetadata.CurrentModRevisionTrailer, result.CurrentModRevision.ToString(CultureInfo.InvariantCulture) } };
+            var actual = result.CurrentModRevision == 0 ? "does not exist" : $"has mod_revision {result.CurrentModRevision}";
+            var expected = request.ExpectedModRevision == 0 ? "expected it not to exist" : $"expected mod_revision {request.ExpectedModRevision}";
+            throw new RpcException(StatusCode.FailedPrecondition, $"compare-and-set failed: key {Quote(request.Key)} {actual}, but the request {expected}.", trailers);
+        }
+
+        return new PutResponse { Revision = result.Revision, Previous = ToEntry(result.Previous, keysOnly: false) };
+    }
+
+    public async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
+    {
+        _validate.Key(request.Key);
+        _validate.Consistency(request.Consistency);
+        await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
+        var (record, revision) = Read(state => (state.Get(request.Key), state.Revision));
+        return new GetResponse { Found = record is not null, Entry = ToEntry(record, keysOnly: false), Revision = revision };
+    }
+
+    public async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
+    {
+        _validate.Key(request.Key);
+        var result = await ProposeAsync(new Command { Delete = new DeleteOp { Key = request.Key, Prefix = request.Prefix } }, context).ConfigureAwait(false);
+        return new DeleteResponse { Deleted = result.Deleted, Revision = result.Revision };
+    }
+
+    public async Task<ListResponse> List(ListRequest request, ServerCallContext context)
+    {
+        _validate.Prefix(request.Prefix);
+        _validate.Limit(request.Limit);
+        _validate.Consistency(request.Consistency);
+        var startAfter = ListContinuation.Parse(request.Continuation, request.Prefix);
+        await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
+
+        var ((entries, more), revision) = Read(state =>
+            (state.List(request.Prefix, startAfter, request.Limit, limits.Value.MaxListPageBytes, request.KeysOnly), state.Revision));
+        var response = new ListResponse { Revision = revision };
+        foreach (var record in entries)
+        {
+            response.Entries.Add(ToEntry(record, request.KeysOnly));
+        }
+
+        if (more)
+        {
+            response.Continuation = ListContinuation.Create(entries[^1].Key);
+        }
+
+        return response;
+    }
+
+    public Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
+    {
+        var health = replica.Health;
+        var response = replica.Inspect(state => new StatusResponse
+        {
+            NodeId = replica.NodeId,
+            AppliedRevision = state.Revision,
+            AppliedLogOffset = state.AppliedOffset,
+            SkippedLogEntries = state.SkippedEntries,
+            KeyCount = state.KeyCount,
+            StateHash = request.IncludeStateHash ? state.ComputeStateHash() : string.Empty,
+        });
+        response.Health = health.Health switch
+        {
+            ReplicaHealth.Serving => NodeHealth.Serving,
+            ReplicaHealth.Degraded => NodeHealth.Degraded,
+            _ => NodeHealth.NotServing,
+        };
+        response.HealthDetail = health.Detail;
+        response.Version = NodeVersion.Value;
+        response.Peers.AddRange(peers.Describe(replica.LastSeenByOrigin()));
+        return Task.FromResult(response);
+    }
+
+    private async Task<CommandResult> ProposeAsync(Command command, ServerCallContext context)
+    {
+        CommandResult result;
+        try
+        {
+            result = await replica.ProposeAsync(command, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicaUnavailableException ex)
+        {
+            throw new RpcException(StatusCode.Unavailable, ex.Message);
+        }
+
+        return result.Outcome switch
+        {
+            CommandOutcome.Rejected => throw new RpcException(StatusCode.InvalidArgument, $"the command was rejected when applied: {result.Reason}."),
+            CommandOutcome.Duplicate => throw new RpcException(StatusCode.Internal, "the command was applied as a duplicate of itself; this is a bug."),
+            _ => result,
+        };
+    }
+
+    private async Task ReadBarrierAsync(Consistency consistency, ServerCallContext context)
+    {
+        if (consistency == Consistency.Serializable)
+        {
+            return;
+        }
+
+        try
+        {
+            await replica.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicaUnavailableException ex)
+        {
+            throw new RpcException(StatusCode.Unavailable, $"{ex.Message} Linearizable reads need the log; a serializable read works without it.");
+        }
+    }
+
+    private T Read<T>(Func<KvStateMachine, T> read)
+    {
+        try
+        {
+            return replica.Read(read);
+        }
+        catch (ReplicaUnavailableException ex)
+        {
+            throw new RpcException(StatusCode.Unavailable, ex.Message);
+        }
+    }
+
+    private static Entry? ToEntry(KeyRecord? record, bool keysOnly) => record is null
+        ? null
+        : new Entry
+        {
+            Key = record.Key,
+            Value = keysOnly ? Google.Protobuf.ByteString.Empty : record.Value,
+            CreateRevision = record.CreateRevision,
+            ModRevision = record.ModRevision,
+            Version = record.Version,
+        };
+
+    private static string Quote(string key) => key.Length <= 80 ? $"'{key}'" : $"'{key[..80]}…' ({key.Length} characters)";
+}
+
+/// <summary>The node's software version, from its assembly.</summary>
+internal static class NodeVersion
+{
+    public static string Value { get; } =
+        typeof(NodeVersion).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+}

@@ -1,0 +1,19 @@
+namespace AspireKv.Node.Hosting;
+
+/// <summary>Who this node is, from the <c>Node</c> configuration section.</summary>
+public sealed class NodeOptions
+{
+    public const string SectionName = "Node";
+
+    /// <summary>The node id; defaults to <c>OTEL_SERVICE_NAME</c> (the resource name an AppHost gives), then the machine name.</summary>
+    public string? Id { get; set; }
+}
+
+/// <summary>Which log the node replicates through, from the <c>Replication</c> configuration section.</summary>
+public sealed class ReplicationSettings
+{
+    public const string SectionName = "Replication";
+
+    /// <summary><c>RabbitMq</c> (the default) or <c>InMemory</c> (one node on its own, nothing kept).</summary>
+    public string Log { get; set; } = "RabbitMq";
+}

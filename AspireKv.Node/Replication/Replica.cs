@@ -225,7 +225,7 @@ public sealed class Replica : IAsyncDisposable
                 if (barrier is not null)
                 {
                     _pending[barrier.Id] = barrier.Completion;
-                    entry.Commands.Add(new Command { Id = UnsafeByteOperations.UnsafeWrap(barrier.Id.ToByteArray()), Barrier = new Wire.Barrier() });
+                    entry.Commands.Add(new Command { Id = UnsafeByteOperations.UnsafeWrap(barrier.Id.ToByteArray()), Barrier = new BarrierOp() });
                 }
 
                 if (entry.Commands.Count == 0)
@@ -303,7 +303,14 @@ public sealed class Replica : IAsyncDisposable
             catch (Exception ex)
             {
                 _logger.LogError(ex, "Reading the log failed; reading again from the next unapplied offset.");
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         }
     }
@@ -357,24 +364,26 @@ public sealed class Replica : IAsyncDisposable
     private async Task BecomeReadyAsync(CancellationToken cancellationToken)
     {
         // Ready once a barrier proposed now has come back: everything before it has been applied.
-        while (!cancellationToken.IsCancellationRequested && _fault is null)
+        try
         {
-            try
+            while (_fault is null)
             {
-                await ReadBarrierAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
-                _ready = true;
-                _logger.LogInformation("Node {NodeId} has caught up with the log and is serving.", NodeId);
-                return;
+                try
+                {
+                    await ReadBarrierAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+                    _ready = true;
+                    _logger.LogInformation("Node {NodeId} has caught up with the log and is serving.", NodeId);
+                    return;
+                }
+                catch (Exception ex) when (ex is ReplicaUnavailableException or TimeoutException)
+                {
+                    _logger.LogInformation("Node {NodeId} is still catching up: {Reason}", NodeId, ex.Message);
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is ReplicaUnavailableException or TimeoutException)
-            {
-                _logger.LogInformation("Node {NodeId} is still catching up: {Reason}", NodeId, ex.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
-            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
     }
 

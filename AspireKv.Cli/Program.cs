@@ -1,0 +1,2 @@
+Console.Error.WriteLine("The aspirekv CLI arrives with the CLI issue.");
+return 2;

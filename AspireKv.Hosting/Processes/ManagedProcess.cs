@@ -1,0 +1,188 @@
+using System.Diagnostics;
+
+namespace AspireKv.Hosting.Processes;
+
+/// <summary>What to start: a program, its arguments, folder and environment (a null value removes a variable).</summary>
+public sealed record ProcessSpec(
+    string Name,
+    string FileName,
+    IReadOnlyList<string> Arguments,
+    string? WorkingDirectory = null,
+    IReadOnlyDictionary<string, string?>? Environment = null);
+
+/// <summary>One line a resource wrote, tagged with the resource's name.</summary>
+public readonly record struct LogLine(DateTimeOffset Time, string Resource, bool IsError, string Text);
+
+/// <summary>
+/// A child process this program started and owns: its output is captured line by line, and it
+/// can be stopped (SIGTERM, then SIGKILL after a grace period) or killed outright. Only this
+/// process, by its PID, is ever signalled.
+/// </summary>
+public sealed class ManagedProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Action<LogLine>? _output;
+    private readonly LogBuffer _recent = new(2000);
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ManagedProcess(string name, Process process, Action<LogLine>? output)
+    {
+        Name = name;
+        _process = process;
+        _output = output;
+    }
+
+    public string Name { get; }
+
+    public int Pid { get; private set; }
+
+    public DateTimeOffset StartedAt { get; private set; }
+
+    /// <summary>Completes with the exit code when the process ends.</summary>
+    public Task<int> Exited => _exited.Task;
+
+    public bool HasExited => _exited.Task.IsCompleted;
+
+    /// <summary>The last lines the process wrote, oldest first.</summary>
+    public IReadOnlyList<LogLine> RecentOutput => _recent.Snapshot();
+
+    public static ManagedProcess Start(ProcessSpec spec, Action<LogLine>? output = null)
+    {
+        var info = new ProcessStartInfo(spec.FileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = spec.WorkingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var argument in spec.Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in spec.Environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var managed = new ManagedProcess(spec.Name, process, output);
+        process.OutputDataReceived += (_, e) => managed.OnLine(e.Data, isError: false);
+        process.ErrorDataReceived += (_, e) => managed.OnLine(e.Data, isError: true);
+        process.Exited += (_, _) => managed._exited.TrySetResult(SafeExitCode(process));
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"Could not start {spec.FileName} for {spec.Name}.");
+        }
+
+        managed.Pid = process.Id;
+        managed.StartedAt = DateTimeOffset.UtcNow;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return managed;
+    }
+
+    /// <summary>SIGTERM, then SIGKILL if the process has not ended within <paramref name="grace"/>. Returns the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan grace)
+    {
+        if (!HasExited)
+        {
+            Signals.Send(Pid, Signals.SigTerm);
+            if (await Task.WhenAny(Exited, Task.Delay(grace)).ConfigureAwait(false) != Exited)
+            {
+                Kill();
+            }
+        }
+
+        return await Exited.ConfigureAwait(false);
+    }
+
+    /// <summary>Sends SIGINT, as Ctrl+C in a terminal would.</summary>
+    public void Interrupt()
+    {
+        if (!HasExited)
+        {
+            Signals.Send(Pid, Signals.SigInt);
+        }
+    }
+
+    /// <summary>SIGKILL: the process ends at once, with no chance to clean up.</summary>
+    public void Kill()
+    {
+        if (!HasExited)
+        {
+            Signals.Send(Pid, Signals.SigKill);
+        }
+    }
+
+    /// <summary>Writes a line to the process's standard input.</summary>
+    public async Task WriteLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line).ConfigureAwait(false);
+        await _process.StandardInput.FlushAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        _process.Dispose();
+    }
+
+    private void OnLine(string? text, bool isError)
+    {
+        if (text is null)
+        {
+            return;
+        }
+
+        var line = new LogLine(DateTimeOffset.UtcNow, Name, isError, text);
+        _recent.Add(line);
+        _output?.Invoke(line);
+    }
+
+    private static int SafeExitCode(Process process)
+    {
+        try
+        {
+            return process.ExitCode;
+        }
+        catch (InvalidOperationException)
+        {
+            return -1;
+        }
+    }
+}
+
+/// <summary>A bounded buffer of the most recent log lines.</summary>
+public sealed class LogBuffer(int capacity)
+{
+    private readonly Queue<LogLine> _lines = new();
+
+    public void Add(LogLine line)
+    {
+        lock (_lines)
+        {
+            _lines.Enqueue(line);
+            while (_lines.Count > capacity)
+            {
+                _lines.Dequeue();
+            }
+        }
+    }
+
+    public IReadOnlyList<LogLine> Snapshot()
+    {
+        lock (_lines)
+        {
+            return [.. _lines];
+        }
+    }
+}

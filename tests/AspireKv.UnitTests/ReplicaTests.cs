@@ -1,0 +1,208 @@
+using System.Runtime.CompilerServices;
+using AspireKv.Node.Replication;
+using AspireKv.Node.Replication.Wire;
+using AspireKv.Node.StateMachine;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace AspireKv.UnitTests;
+
+public sealed class ReplicaTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly GatedLog _log = new();
+    private Replica _replica = null!;
+
+    public async Task InitializeAsync()
+    {
+        _replica = NewReplica(_log, "node1");
+        await _replica.StartAsync(CancellationToken.None);
+        await WaitUntil(() => _replica.Health.Health == ReplicaHealth.Serving);
+    }
+
+    public async Task DisposeAsync() => await _replica.DisposeAsync();
+
+    [Fact]
+    public async Task Proposal_answers_with_the_result_its_own_replica_applied()
+    {
+        var first = await _replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None);
+        var second = await _replica.ProposeAsync(Commands.Put("a", "2", returnPrevious: true), CancellationToken.None);
+
+        Assert.Equal((CommandOutcome.Applied, 1L), (first.Outcome, first.Revision));
+        Assert.Equal("1", second.Previous!.Value.ToStringUtf8());
+        Assert.Equal("2", _replica.Read(s => s.Get("a"))!.Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task Concurrent_proposals_and_reads_share_one_log_entry_and_one_barrier()
+    {
+        _log.Hold();
+        var blocked = _replica.ProposeAsync(Commands.Put("first", "1"), CancellationToken.None);
+        await WaitUntil(() => _log.Waiting == 1);
+
+        var puts = Enumerable.Range(0, 10).Select(i => _replica.ProposeAsync(Commands.Put($"k{i}", "v"), CancellationToken.None)).ToList();
+        var reads = Enumerable.Range(0, 10).Select(_ => _replica.ReadBarrierAsync(CancellationToken.None)).ToList();
+        var entriesBefore = _log.Entries.Count;
+        _log.Release();
+
+        await blocked.WaitAsync(Patience);
+        var results = await Task.WhenAll(puts).WaitAsync(Patience);
+        await Task.WhenAll(reads).WaitAsync(Patience);
+
+        var entries = _log.Entries.Skip(entriesBefore).Select(e => LogEntry.Parser.ParseFrom(e)).ToList();
+        Assert.Equal(2, entries.Count);
+        Assert.Equal(10, entries[1].Commands.Count(c => c.OpCase == Command.OpOneofCase.Put));
+        Assert.Equal(1, entries[1].Commands.Count(c => c.OpCase == Command.OpOneofCase.Barrier));
+        Assert.Equal(10, results.Select(r => r.Revision).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Garbage_on_the_log_is_skipped_and_counted_and_writes_go_on()
+    {
+        await _log.AppendAsync("not a log entry"u8.ToArray(), CancellationToken.None);
+
+        var result = await _replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None);
+
+        Assert.Equal(CommandOutcome.Applied, result.Outcome);
+        Assert.Equal(1, _replica.Inspect(s => s.SkippedEntries));
+    }
+
+    [Fact]
+    public async Task Log_outage_fails_writes_and_barriers_fast_but_serializable_reads_go_on()
+    {
+        await _replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None);
+        _log.Availability = new LogAvailability(false, "the broker is unreachable");
+
+        var write = await Assert.ThrowsAsync<ReplicaUnavailableException>(() => _replica.ProposeAsync(Commands.Put("b", "1"), CancellationToken.None));
+        var barrier = await Assert.ThrowsAsync<ReplicaUnavailableException>(() => _replica.ReadBarrierAsync(CancellationToken.None));
+
+        Assert.Contains("the broker is unreachable", write.Message);
+        Assert.Contains("the broker is unreachable", barrier.Message);
+        Assert.Equal(ReplicaHealth.Degraded, _replica.Health.Health);
+        Assert.Equal("1", _replica.Read(s => s.Get("a"))!.Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task Failed_append_fails_its_proposals_with_the_reason()
+    {
+        _log.FailAppends = true;
+
+        var ex = await Assert.ThrowsAsync<ReplicaUnavailableException>(() => _replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None).WaitAsync(Patience));
+
+        Assert.Contains("publish refused", ex.Message);
+    }
+
+    [Fact]
+    public async Task Replica_that_needs_a_truncated_prefix_refuses_to_serve_and_says_why()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await _replica.ProposeAsync(Commands.Put($"k{i}", "v"), CancellationToken.None);
+        }
+
+        _log.TruncateBefore(3);
+        await using var late = NewReplica(_log, "node2");
+        await late.StartAsync(CancellationToken.None);
+        await WaitUntil(() => late.Health.Health == ReplicaHealth.NotServing);
+
+        Assert.Contains("truncated", late.Health.Detail);
+        Assert.Throws<ReplicaUnavailableException>(() => late.Read(s => s.Get("k4")));
+        await Assert.ThrowsAsync<ReplicaUnavailableException>(() => late.ProposeAsync(Commands.Put("x", "1"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Two_replicas_on_one_log_reach_the_same_state()
+    {
+        await using var other = NewReplica(_log, "node2");
+        await other.StartAsync(CancellationToken.None);
+
+        var writes = Enumerable.Range(0, 50).Select(i => (i % 2 == 0 ? _replica : other).ProposeAsync(Commands.Put($"k{i % 7}", $"v{i}"), CancellationToken.None));
+        var results = await Task.WhenAll(writes).WaitAsync(Patience);
+        await _replica.ReadBarrierAsync(CancellationToken.None);
+        await other.ReadBarrierAsync(CancellationToken.None);
+
+        Assert.Equal(50, results.Select(r => r.Revision).Distinct().Count());
+        Assert.Equal(_replica.Inspect(s => s.ComputeStateHash()), other.Inspect(s => s.ComputeStateHash()));
+    }
+
+    private static Replica NewReplica(IReplicationLog log, string nodeId) =>
+        new(log, Options.Create(new ReplicaOptions { NodeId = nodeId, MaxAppendsInFlight = 1 }), NullLogger<Replica>.Instance);
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    /// <summary>An in-memory log whose appends a test can hold back, fail, or report as unavailable.</summary>
+    private sealed class GatedLog : IReplicationLog
+    {
+        private readonly InMemoryReplicationLog _inner = new();
+        private readonly List<byte[]> _entries = [];
+        private TaskCompletionSource _gate = Open();
+        private int _waiting;
+
+        public LogAvailability Availability { get; set; } = LogAvailability.Available;
+
+        public bool FailAppends { get; set; }
+
+        public int Waiting => Volatile.Read(ref _waiting);
+
+        public IReadOnlyList<byte[]> Entries
+        {
+            get
+            {
+                lock (_entries)
+                {
+                    return [.. _entries];
+                }
+            }
+        }
+
+        public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => _gate.TrySetResult();
+
+        public void TruncateBefore(long offset) => _inner.TruncateBefore(offset);
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public async Task AppendAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _waiting);
+            await _gate.Task.WaitAsync(cancellationToken);
+            Interlocked.Decrement(ref _waiting);
+            if (FailAppends)
+            {
+                throw new LogUnavailableException("publish refused by the test");
+            }
+
+            lock (_entries)
+            {
+                _entries.Add(entry.ToArray());
+            }
+
+            await _inner.AppendAsync(entry, cancellationToken);
+        }
+
+        public async IAsyncEnumerable<LogRecord> ReadAsync(long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var record in _inner.ReadAsync(fromOffset, cancellationToken))
+            {
+                yield return record;
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private static TaskCompletionSource Open()
+        {
+            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            open.SetResult();
+            return open;
+        }
+    }
+}

@@ -325,7 +325,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCall<TResponse>
         return new RpcException(status, _trailers, ex);
     }
 
-    private static string Inner(Exception ex) => ex.InnerException is { } inner ? $" ({inner.Message})" : string.Empty;
+    private static string Inner(Exception ex) =>
+        ex.InnerException is { } inner && !ex.Message.Contains(inner.Message, StringComparison.Ordinal) ? $" ({inner.Message})" : string.Empty;
 
     private static HttpProtocolException? FindProtocolError(Exception? ex)
     {

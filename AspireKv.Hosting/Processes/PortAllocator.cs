@@ -30,4 +30,20 @@ public static class PortAllocator
 
         throw new InvalidOperationException("Could not find a free loopback port.");
     }
+
+    /// <summary>Whether <paramref name="port"/> can be listened on at loopback now.</summary>
+    public static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 }

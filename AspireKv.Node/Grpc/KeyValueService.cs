@@ -42,7 +42,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             throw new RpcException(StatusCode.FailedPrecondition, $"compare-and-set failed: key {Quote(request.Key)} {actual}, but the request {expected}.", trailers);
         }
 
-        return new PutResponse { Revision = result.Revision, Previous = ToEntry(result.Previous, keysOnly: false) };
+        return new PutResponse { Revision = result.Revision, Previous = result.Previous?.ToEntry() };
     }
 
     public async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
@@ -51,7 +51,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         _validate.Consistency(request.Consistency);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
         var (record, revision) = Read(state => (state.Get(request.Key), state.Revision));
-        return new GetResponse { Found = record is not null, Entry = ToEntry(record, keysOnly: false), Revision = revision };
+        return new GetResponse { Found = record is not null, Entry = record?.ToEntry(), Revision = revision };
     }
 
     public async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
@@ -74,7 +74,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         var response = new ListResponse { Revision = revision };
         foreach (var record in entries)
         {
-            response.Entries.Add(ToEntry(record, request.KeysOnly));
+            response.Entries.Add(record.ToEntry(request.KeysOnly));
         }
 
         if (more)
@@ -157,17 +157,6 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             throw new RpcException(StatusCode.Unavailable, ex.Message);
         }
     }
-
-    private static Entry? ToEntry(KeyRecord? record, bool keysOnly) => record is null
-        ? null
-        : new Entry
-        {
-            Key = record.Key,
-            Value = keysOnly ? Google.Protobuf.ByteString.Empty : record.Value,
-            CreateRevision = record.CreateRevision,
-            ModRevision = record.ModRevision,
-            Version = record.Version,
-        };
 
     private static string Quote(string key) => key.Length <= 80 ? $"'{key}'" : $"'{key[..80]}…' ({key.Length} characters)";
 }

@@ -3,7 +3,12 @@ using AspireKv.Client.Discovery;
 using AspireKv.Grpc.Server;
 using AspireKv.Node.Grpc;
 using AspireKv.Node.Replication;
+using AspireKv.Node.Replication.RabbitMq;
+using AspireKv.Node.Snapshots;
+using AspireKv.Node.StateMachine;
+using Google.Protobuf;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace AspireKv.Node.Hosting;
 
@@ -23,9 +28,42 @@ public static class NodeHostingExtensions
         var limits = configuration.GetSection(KeyValueLimits.SectionName).Get<KeyValueLimits>() ?? new KeyValueLimits();
         builder.Services.AddGrpcRuntime(o => o.MaxReceiveMessageSize = limits.MaxMessageBytes);
 
-        builder.Services.AddSingleton(CreateLog(configuration));
-        builder.Services.AddSingleton<Replica>();
-        builder.Services.AddHostedService<ReplicaHostedService>();
+        builder.Services.Configure<NodeOptions>(configuration.GetSection(NodeOptions.SectionName));
+        builder.Services.Configure<RabbitMqLogOptions>(configuration.GetSection(ReplicationSettings.SectionName));
+        var settings = configuration.GetSection(ReplicationSettings.SectionName).Get<ReplicationSettings>() ?? new ReplicationSettings();
+        var inMemory = string.Equals(settings.Log, "InMemory", StringComparison.OrdinalIgnoreCase);
+        var connectionString = configuration.GetConnectionString("messaging");
+        if (inMemory)
+        {
+            builder.Services.AddSingleton<IReplicationLog, InMemoryReplicationLog>();
+        }
+        else if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            RabbitMqReplicationLog.ParseConnectionString(connectionString);
+            builder.Services.AddSingleton<IReplicationLog>(sp => ActivatorUtilities.CreateInstance<RabbitMqReplicationLog>(sp, connectionString));
+        }
+        else
+        {
+            throw new InvalidOperationException(
+                "No broker is configured. Set ConnectionStrings__messaging=amqp://user:password@host:port (as an AppHost does), " +
+                "or run one node on its own, keeping nothing, with Replication__Log=InMemory.");
+        }
+
+        // A snapshot only makes sense next to a durable log; the in-memory log starts empty every time.
+        var dataPath = configuration[$"{NodeOptions.SectionName}:DataPath"] is { Length: > 0 } path
+            ? Path.GetFullPath(path)
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "aspirekv", nodeId);
+        builder.Services.AddSingleton(new SnapshotStore(dataPath));
+        builder.Services.AddSingleton(sp => new Replica(
+            sp.GetRequiredService<IReplicationLog>(),
+            sp.GetRequiredService<IOptions<ReplicaOptions>>(),
+            sp.GetRequiredService<ILogger<Replica>>(),
+            inMemory ? null : LoadSnapshot(sp.GetRequiredService<SnapshotStore>(), sp.GetRequiredService<ILogger<SnapshotStore>>())));
+        builder.Services.AddHostedService(sp => new ReplicaHostedService(
+            sp.GetRequiredService<Replica>(),
+            inMemory ? null : sp.GetRequiredService<SnapshotStore>(),
+            sp.GetRequiredService<IOptions<NodeOptions>>(),
+            sp.GetRequiredService<ILogger<ReplicaHostedService>>()));
         builder.Services.AddSingleton(sp => new PeerDirectory(sp.GetRequiredService<ServiceEndpoints>(), nodeId));
         builder.Services.AddSingleton<KeyValueService>();
         builder.Services.AddHealthChecks().AddCheck<ReplicaHealthCheck>("replica");
@@ -43,25 +81,99 @@ public static class NodeHostingExtensions
         return app;
     }
 
-    private static IReplicationLog CreateLog(IConfiguration configuration)
+    private static KvStateMachine? LoadSnapshot(SnapshotStore store, ILogger logger)
     {
-        var settings = configuration.GetSection(ReplicationSettings.SectionName).Get<ReplicationSettings>() ?? new ReplicationSettings();
-        if (string.Equals(settings.Log, "InMemory", StringComparison.OrdinalIgnoreCase))
+        try
         {
-            return new InMemoryReplicationLog();
-        }
+            var capture = store.Load();
+            if (capture is null)
+            {
+                logger.LogInformation("No snapshot at {Path}; replaying the log from its start.", store.Path);
+                return null;
+            }
 
-        throw new InvalidOperationException(
-            $"Replication:Log is '{settings.Log}'. This build replicates through InMemory only; set Replication__Log=InMemory to run one node on its own.");
+            logger.LogInformation(
+                "Loaded the snapshot at {Path}: revision {Revision}, {Keys} keys, resuming after log offset {Offset}.",
+                store.Path, capture.Revision, capture.Records.Count, capture.AppliedOffset);
+            return KvStateMachine.Restore(capture);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or InvalidProtocolBufferException or IOException)
+        {
+            var aside = store.Path + ".damaged";
+            File.Move(store.Path, aside, overwrite: true);
+            logger.LogError("The snapshot at {Path} cannot be used ({Error}); it was moved to {Aside} and the log is replayed from its start.", store.Path, ex.Message, aside);
+            return null;
+        }
     }
 }
 
-/// <summary>Starts the replica with the host and stops it (failing what is still pending) on shutdown.</summary>
-internal sealed class ReplicaHostedService(Replica replica) : IHostedService
+/// <summary>
+/// Starts the replica with the host, writes a snapshot now and then while it runs, and on
+/// shutdown stops it (failing what is still pending) and writes a last snapshot.
+/// </summary>
+internal sealed class ReplicaHostedService(Replica replica, SnapshotStore? snapshots, IOptions<NodeOptions> options, ILogger<ReplicaHostedService> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => replica.StartAsync(cancellationToken);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _snapshotLoop = Task.CompletedTask;
+    private long _snapshotOffset = long.MinValue;
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await replica.DisposeAsync().ConfigureAwait(false);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await replica.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (snapshots is not null)
+        {
+            _snapshotOffset = replica.Inspect(s => s.AppliedOffset);
+            _snapshotLoop = Task.Run(() => SnapshotLoopAsync(_stopping.Token), CancellationToken.None);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _snapshotLoop.ConfigureAwait(false);
+        await replica.DisposeAsync().ConfigureAwait(false);
+        TrySnapshot();
+    }
+
+    private async Task SnapshotLoopAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(options.Value.SnapshotInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                TrySnapshot();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void TrySnapshot()
+    {
+        if (snapshots is null || replica.Health.Health == ReplicaHealth.NotServing)
+        {
+            return;
+        }
+
+        try
+        {
+            var capture = replica.Inspect(s => s.Capture());
+            if (capture.AppliedOffset == _snapshotOffset)
+            {
+                return;
+            }
+
+            snapshots.Save(capture, replica.NodeId);
+            _snapshotOffset = capture.AppliedOffset;
+            logger.LogDebug("Wrote a snapshot at log offset {Offset} (revision {Revision}).", capture.AppliedOffset, capture.Revision);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            logger.LogError(ex, "Could not write a snapshot to {Path}.", snapshots.Path);
+        }
+    }
 }
 
 /// <summary>Healthy when serving, degraded when only serializable reads work, unhealthy otherwise.</summary>

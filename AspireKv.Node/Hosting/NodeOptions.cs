@@ -7,6 +7,12 @@ public sealed class NodeOptions
 
     /// <summary>The node id; defaults to <c>OTEL_SERVICE_NAME</c> (the resource name an AppHost gives), then the machine name.</summary>
     public string? Id { get; set; }
+
+    /// <summary>Where the node keeps its snapshot; defaults to <c>~/.local/share/aspirekv/&lt;node id&gt;</c>.</summary>
+    public string? DataPath { get; set; }
+
+    /// <summary>How often the node writes a snapshot when it has applied something new.</summary>
+    public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>Which log the node replicates through, from the <c>Replication</c> configuration section.</summary>

@@ -16,6 +16,9 @@ namespace AspireKv.Node.Replication;
 /// </summary>
 public sealed class Replica : IAsyncDisposable
 {
+    /// <summary>How often one entry is sent before its proposers are told the log is unavailable.</summary>
+    private const int MaxAppendAttempts = 10;
+
     private readonly IReplicationLog _log;
     private readonly ReplicaOptions _options;
     private readonly ILogger<Replica> _logger;
@@ -244,16 +247,32 @@ public sealed class Replica : IAsyncDisposable
 
     private async Task AppendAsync(LogEntry entry, CancellationToken cancellationToken)
     {
+        var bytes = LogCodec.Encode(entry);
         try
         {
-            await _log.AppendAsync(LogCodec.Encode(entry), cancellationToken).ConfigureAwait(false);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await _log.AppendAsync(bytes, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (LogUnavailableException ex) when (attempt < MaxAppendAttempts && AnyoneWaits(entry))
+                {
+                    // The entry may or may not have reached the log. Its proposers still wait, and a
+                    // second copy is harmless (the state machine drops command ids it has applied),
+                    // so send it again once the log is back, for as long as someone waits.
+                    _logger.LogInformation("Appending {Count} command(s) failed ({Reason}); sending them again when the log is back.", entry.Commands.Count, ex.Message);
+                    await WaitForLogAsync(entry, cancellationToken).ConfigureAwait(false);
+                }
+            }
         }
         catch (Exception ex)
         {
             var reason = ex is LogUnavailableException ? ex.Message : $"appending to the log failed: {ex.Message}";
             if (ex is not OperationCanceledException)
             {
-                _logger.LogWarning(ex, "Appending {Count} command(s) to the log failed.", entry.Commands.Count);
+                _logger.LogWarning("Appending {Count} command(s) to the log failed: {Reason}", entry.Commands.Count, reason);
             }
 
             // Commands that did reach the log may still be applied; their proposers hear of the failure either way.
@@ -268,6 +287,16 @@ public sealed class Replica : IAsyncDisposable
         finally
         {
             _appendSlots.Release();
+        }
+    }
+
+    private bool AnyoneWaits(LogEntry entry) => entry.Commands.Any(c => _pending.ContainsKey(new Guid(c.Id.Span)));
+
+    private async Task WaitForLogAsync(LogEntry entry, CancellationToken cancellationToken)
+    {
+        while (!_log.Availability.IsAvailable && AnyoneWaits(entry))
+        {
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
         }
     }
 

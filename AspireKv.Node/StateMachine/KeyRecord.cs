@@ -1,3 +1,4 @@
+using AspireKv.V1;
 using Google.Protobuf;
 
 namespace AspireKv.Node.StateMachine;
@@ -6,7 +7,20 @@ namespace AspireKv.Node.StateMachine;
 /// A key's value and its etcd-style counters. Immutable, so a reader may hold one after the
 /// state machine has moved on.
 /// </summary>
-public sealed record KeyRecord(string Key, ByteString Value, long CreateRevision, long ModRevision, long Version);
+public sealed record KeyRecord(string Key, ByteString Value, long CreateRevision, long ModRevision, long Version)
+{
+    public static KeyRecord FromEntry(Entry entry) => new(entry.Key, entry.Value, entry.CreateRevision, entry.ModRevision, entry.Version);
+
+    /// <summary>The record as the API's <see cref="Entry"/>; without its value when <paramref name="keysOnly"/>.</summary>
+    public Entry ToEntry(bool keysOnly = false) => new()
+    {
+        Key = Key,
+        Value = keysOnly ? ByteString.Empty : Value,
+        CreateRevision = CreateRevision,
+        ModRevision = ModRevision,
+        Version = Version,
+    };
+}
 
 /// <summary>What applying one command did.</summary>
 public enum CommandOutcome

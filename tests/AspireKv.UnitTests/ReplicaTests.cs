@@ -93,6 +93,31 @@ public sealed class ReplicaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Append_that_fails_is_sent_again_and_applied_once()
+    {
+        _log.FailNextAppends = 2;
+
+        var result = await _replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None).WaitAsync(Patience);
+
+        Assert.Equal((CommandOutcome.Applied, 1L), (result.Outcome, result.Revision));
+        Assert.Equal(1, _replica.Read(s => s.Get("a"))!.Version);
+    }
+
+    [Fact]
+    public async Task Entry_that_reached_the_log_twice_is_applied_once()
+    {
+        _log.DuplicateAppends = true;
+
+        var first = await _replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None);
+        var second = await _replica.ProposeAsync(Commands.Put("a", "2"), CancellationToken.None);
+        await _replica.ReadBarrierAsync(CancellationToken.None);
+
+        Assert.Equal((1L, 2L), (first.Revision, second.Revision));
+        Assert.Equal(2, _replica.Read(s => s.Revision));
+        Assert.Equal(2, _replica.Read(s => s.Get("a"))!.Version);
+    }
+
+    [Fact]
     public async Task Replica_that_needs_a_truncated_prefix_refuses_to_serve_and_says_why()
     {
         for (var i = 0; i < 5; i++)
@@ -149,6 +174,12 @@ public sealed class ReplicaTests : IAsyncLifetime
 
         public bool FailAppends { get; set; }
 
+        /// <summary>Fail this many appends, as a lost confirm would, after the entry reached the log.</summary>
+        public int FailNextAppends { get; set; }
+
+        /// <summary>Put every entry on the log twice, as a retried publish can.</summary>
+        public bool DuplicateAppends { get; set; }
+
         public int Waiting => Volatile.Read(ref _waiting);
 
         public IReadOnlyList<byte[]> Entries
@@ -186,6 +217,16 @@ public sealed class ReplicaTests : IAsyncLifetime
             }
 
             await _inner.AppendAsync(entry, cancellationToken);
+            if (DuplicateAppends)
+            {
+                await _inner.AppendAsync(entry, cancellationToken);
+            }
+
+            if (FailNextAppends > 0)
+            {
+                FailNextAppends--;
+                throw new LogUnavailableException("the confirm was lost");
+            }
         }
 
         public async IAsyncEnumerable<LogRecord> ReadAsync(long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -1,0 +1,127 @@
+using AspireKv.Client;
+using AspireKv.Hosting;
+using AspireKv.Hosting.Broker;
+using AspireKv.Hosting.Nodes;
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.IntegrationTests;
+
+/// <summary>
+/// A private rabbitmq-server and three node processes on free ports, with every folder under one
+/// temp folder that is removed afterwards. Tests may stop, kill and start nodes and the broker;
+/// each test that does so leaves the cluster whole again.
+/// </summary>
+public class ClusterFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    private readonly TempDirectory _root = new("aspirekv-cluster");
+    private readonly Dictionary<string, KvClient> _clients = [];
+    private readonly LogBuffer _log = new(5000);
+
+    public RabbitMqServer Broker { get; private set; } = null!;
+
+    public IReadOnlyDictionary<string, NodeProcess> Nodes { get; private set; } = new Dictionary<string, NodeProcess>();
+
+    public string Root => _root.Path;
+
+    /// <summary>Settings every node gets, on top of the defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> NodeEnvironment => new Dictionary<string, string?>
+    {
+        ["Node__SnapshotInterval"] = "00:00:01",
+    };
+
+    public KvClient Client(string node)
+    {
+        lock (_clients)
+        {
+            if (!_clients.TryGetValue(node, out var client))
+            {
+                client = _clients[node] = Nodes[node].CreateClient(new KvClientOptions { DefaultTimeout = TimeSpan.FromSeconds(15) });
+            }
+
+            return client;
+        }
+    }
+
+    /// <summary>The last lines of every process, for a failing assertion to show.</summary>
+    public string RecentLog(int lines = 200) => string.Join('\n', _log.Snapshot().TakeLast(lines).Select(l => $"{l.Resource}: {l.Text}"));
+
+    public async Task InitializeAsync()
+    {
+        Broker = new RabbitMqServer("messaging", _root.Combine("messaging"), _log.Add);
+        await Broker.StartAsync(StartTimeout);
+
+        string[] names = ["node1", "node2", "node3"];
+        var ports = names.ToDictionary(n => n, _ => (Grpc: PortAllocator.Next(), Http: PortAllocator.Next()));
+        var peers = names.ToDictionary(n => n, n => new Uri($"http://127.0.0.1:{ports[n].Grpc}"));
+        var assembly = ResourceProjects.GetPath(ResourceProjects.Node, typeof(ClusterFixture).Assembly);
+        Nodes = names.ToDictionary(n => n, n => new NodeProcess(
+            new NodeSpec(n, ports[n].Grpc, ports[n].Http, _root.Combine(n))
+            {
+                BrokerConnectionString = Broker.ConnectionString,
+                Peers = peers,
+                Environment = NodeEnvironment,
+            },
+            assembly,
+            _log.Add));
+        foreach (var node in Nodes.Values)
+        {
+            node.Start();
+        }
+
+        await Task.WhenAll(Nodes.Values.Select(n => n.WaitHealthyAsync(StartTimeout)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+
+        await Task.WhenAll(Nodes.Values.Select(n => n.DisposeAsync().AsTask()));
+        if (Broker is not null)
+        {
+            await Broker.DisposeAsync();
+        }
+
+        _root.Dispose();
+    }
+
+    /// <summary>Every node at the same applied revision with the same state hash, or what differs.</summary>
+    public async Task<(bool Same, string Report)> CompareNodesAsync()
+    {
+        var statuses = await Task.WhenAll(Nodes.Keys.Select(async n => (Name: n, Status: await Client(n).StatusAsync(includeStateHash: true))));
+        var report = string.Join("; ", statuses.Select(s => $"{s.Name}: revision {s.Status.AppliedRevision}, offset {s.Status.AppliedLogOffset}, hash {s.Status.StateHash[..12]}"));
+        var same = statuses.Select(s => (s.Status.AppliedRevision, s.Status.StateHash)).Distinct().Count() == 1;
+        return (same, report);
+    }
+
+    /// <summary>Waits until every node has applied the same log and holds the same state (after a barrier on each).</summary>
+    public async Task WaitForConvergenceAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var report = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                // A linearizable read on each node makes it apply everything written before.
+                await Task.WhenAll(Nodes.Keys.Select(n => Client(n).GetAsync("convergence-probe")));
+                (var same, report) = await CompareNodesAsync();
+                if (same)
+                {
+                    return;
+                }
+            }
+            catch (AspireKv.Grpc.RpcException ex)
+            {
+                report = ex.Message;
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"The nodes did not converge within {timeout.TotalSeconds:F0} s: {report}\n{RecentLog()}");
+    }
+}

@@ -1,0 +1,104 @@
+using AspireKv.Hosting.Processes;
+using AspireKv.Node.Snapshots;
+using AspireKv.Node.StateMachine;
+
+namespace AspireKv.UnitTests;
+
+public sealed class SnapshotStoreTests : IDisposable
+{
+    private readonly TempDirectory _folder = new("aspirekv-snapshot-test");
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void Snapshot_round_trips_the_whole_replicated_state()
+    {
+        var state = StateWithHistory();
+        var store = new SnapshotStore(_folder.Path);
+
+        store.Save(state.Capture(), "node1");
+        var restored = KvStateMachine.Restore(store.Load()!);
+
+        Assert.Equal(state.ComputeStateHash(), restored.ComputeStateHash());
+        Assert.Equal(state.AppliedOffset, restored.AppliedOffset);
+        Assert.Equal(state.Revision, restored.Revision);
+        Assert.Equal("v2", restored.Get("a")!.Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public void Restored_state_still_drops_commands_it_applied_before_the_snapshot()
+    {
+        var id = Guid.NewGuid();
+        var state = new KvStateMachine();
+        state.Apply(0, Commands.Entry(Commands.Put("a", "1", id: id)), []);
+        var store = new SnapshotStore(_folder.Path);
+        store.Save(state.Capture(), "node1");
+
+        var restored = KvStateMachine.Restore(store.Load()!);
+        var results = new List<CommandResult>();
+        restored.Apply(1, Commands.Entry(Commands.Put("a", "2", id: id)), results);
+
+        Assert.Equal(CommandOutcome.Duplicate, results.Single().Outcome);
+    }
+
+    [Fact]
+    public void Missing_snapshot_loads_as_nothing() => Assert.Null(new SnapshotStore(_folder.Path).Load());
+
+    [Fact]
+    public void Damaged_snapshot_is_refused()
+    {
+        var store = new SnapshotStore(_folder.Path);
+        store.Save(StateWithHistory().Capture(), "node1");
+        var bytes = File.ReadAllBytes(store.Path);
+        bytes[^3] ^= 0xFF;
+        File.WriteAllBytes(store.Path, bytes);
+
+        var ex = Assert.Throws<InvalidDataException>(store.Load);
+
+        Assert.Contains("checksum", ex.Message);
+    }
+
+    [Fact]
+    public void Truncated_snapshot_is_refused()
+    {
+        var store = new SnapshotStore(_folder.Path);
+        store.Save(StateWithHistory().Capture(), "node1");
+        var bytes = File.ReadAllBytes(store.Path);
+        File.WriteAllBytes(store.Path, bytes[..^10]);
+
+        Assert.Throws<InvalidDataException>(store.Load);
+    }
+
+    [Fact]
+    public void File_that_is_not_a_snapshot_is_refused()
+    {
+        var store = new SnapshotStore(_folder.Path);
+        File.WriteAllText(store.Path, "hello");
+
+        Assert.Throws<InvalidDataException>(store.Load);
+    }
+
+    [Fact]
+    public void Saving_replaces_the_old_snapshot_and_leaves_no_temporary_file()
+    {
+        var store = new SnapshotStore(_folder.Path);
+        var state = StateWithHistory();
+        store.Save(state.Capture(), "node1");
+        state.Apply(100, Commands.Entry(Commands.Put("z", "last")), []);
+
+        store.Save(state.Capture(), "node1");
+
+        Assert.Equal(100, store.Load()!.AppliedOffset);
+        Assert.Equal([SnapshotStore.FileName], Directory.GetFiles(_folder.Path).Select(Path.GetFileName));
+    }
+
+    private static KvStateMachine StateWithHistory()
+    {
+        var state = new KvStateMachine();
+        var results = new List<CommandResult>();
+        state.Apply(0, Commands.Entry(Commands.Put("a", "v1"), Commands.Put("b", "x"), Commands.Put("\U0001F600", "emoji")), results);
+        state.Apply(1, Commands.Entry(Commands.Put("a", "v2"), Commands.Delete("b")), results);
+        state.Skip(2);
+        return state;
+    }
+}

@@ -101,6 +101,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         {
             ReplicaHealth.Serving => NodeHealth.Serving,
             ReplicaHealth.Degraded => NodeHealth.Degraded,
+            ReplicaHealth.Starting => NodeHealth.Starting,
             _ => NodeHealth.NotServing,
         };
         response.HealthDetail = health.Detail;

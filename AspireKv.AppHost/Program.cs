@@ -1,2 +1,14 @@
-Console.Error.WriteLine("The AppHost arrives with the AppHost issue; for now run a node with: Replication__Log=InMemory dotnet run --project AspireKv.Node");
-return 1;
+using AspireKv.Hosting.AppModel;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+var messaging = builder.AddRabbitMQ("messaging");
+
+builder.AddKeyValueNodes("node")
+    .WithReference(messaging)
+    .WaitFor(messaging);
+
+builder.Build().Run();
+
+/// <summary>The AppHost; public so that tests can start its topology through the testing builder.</summary>
+public partial class Program;

@@ -31,9 +31,10 @@ public static class Extensions
     }
 
     /// <summary>
-    /// Two Kestrel endpoints on loopback: <c>grpc</c> (HTTP/2 only, which is what cleartext gRPC
-    /// needs) and <c>http</c> (HTTP/1.1, for health). Configuration overrides either, for example
-    /// <c>Kestrel__Endpoints__grpc__Url=http://127.0.0.1:6001</c> as an AppHost sets it.
+    /// The protocols of the two endpoints every AspireKv service has: <c>grpc</c> is HTTP/2 only
+    /// (cleartext gRPC needs prior knowledge) and <c>http</c> is HTTP/1.1 (health). A service's
+    /// appsettings.json names their URLs under <c>Kestrel:Endpoints</c>, where an AppHost finds
+    /// them and overrides them, for example with <c>Kestrel__Endpoints__grpc__Url=http://*:6001</c>.
     /// </summary>
     public static TBuilder AddDefaultEndpoints<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -42,9 +43,7 @@ public static class Extensions
         {
             InitialData = new Dictionary<string, string?>
             {
-                ["Kestrel:Endpoints:grpc:Url"] = "http://127.0.0.1:5001",
                 ["Kestrel:Endpoints:grpc:Protocols"] = "Http2",
-                ["Kestrel:Endpoints:http:Url"] = "http://127.0.0.1:5080",
                 ["Kestrel:Endpoints:http:Protocols"] = "Http1",
             },
         };

@@ -11,8 +11,15 @@ namespace AspireKv.Hosting.Broker;
 /// </summary>
 public sealed class RabbitMqServer : IAsyncDisposable
 {
-    /// <summary>Where Debian's and Ubuntu's rabbitmq-server package puts the server script.</summary>
-    public const string ServerScript = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+    /// <summary>The variable that points at another rabbitmq-server script than the package's.</summary>
+    public const string ServerScriptVariable = "ASPIREKV_RABBITMQ_SERVER";
+
+    /// <summary>
+    /// The server script: <c>ASPIREKV_RABBITMQ_SERVER</c> when set, otherwise where Debian's and
+    /// Ubuntu's rabbitmq-server package puts it.
+    /// </summary>
+    public static string ServerScript =>
+        Environment.GetEnvironmentVariable(ServerScriptVariable) is { Length: > 0 } script ? script : "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
     private readonly string _dataRoot;
     private readonly Action<LogLine>? _output;
@@ -124,7 +131,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
 
         File.Delete(PidFile);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _process = ManagedProcess.Start(new ProcessSpec(Name, ServerScript, [], _dataRoot, environment), line =>
+        _process = ManagedProcess.Start(new ProcessSpec(Name, ServerScript, [], _dataRoot, environment, OwnSession: true), line =>
         {
             if (line.Text.Contains("Server startup complete", StringComparison.Ordinal))
             {
@@ -254,7 +261,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
 
         var epmd = File.Exists("/usr/bin/epmd") ? "/usr/bin/epmd" : "epmd";
         _epmd = ManagedProcess.Start(
-            new ProcessSpec($"{Name}-epmd", epmd, ["-port", EpmdPort.ToString(CultureInfo.InvariantCulture), "-address", "127.0.0.1"], _dataRoot),
+            new ProcessSpec($"{Name}-epmd", epmd, ["-port", EpmdPort.ToString(CultureInfo.InvariantCulture), "-address", "127.0.0.1"], _dataRoot, OwnSession: true),
             _output);
         for (var attempt = 0; attempt < 100 && !_epmd.HasExited; attempt++)
         {

@@ -135,7 +135,8 @@ public sealed class NodeProcess : IAsyncDisposable
 /// <summary>Polls a health endpoint until it answers Healthy.</summary>
 public static class HealthProbe
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
+    /// <summary>An HTTP/1.1 client for health endpoints on loopback.</summary>
+    public static HttpClient Client { get; } = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
 
     public static async Task WaitAsync(string name, Uri health, ManagedProcess? process, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -151,7 +152,7 @@ public static class HealthProbe
 
             try
             {
-                using var response = await Http.GetAsync(health, deadline.Token).ConfigureAwait(false);
+                using var response = await Client.GetAsync(health, deadline.Token).ConfigureAwait(false);
                 var body = await response.Content.ReadAsStringAsync(deadline.Token).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.OK && body.StartsWith("Healthy", StringComparison.Ordinal))
                 {

@@ -11,5 +11,5 @@ public static class DotNetHost
 
     /// <summary>A spec that runs <paramref name="assemblyPath"/> with the host, in the assembly's folder.</summary>
     public static ProcessSpec Run(string name, string assemblyPath, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment) =>
-        new(name, Path, [assemblyPath, .. arguments], System.IO.Path.GetDirectoryName(assemblyPath), environment);
+        new(name, Path, [assemblyPath, .. arguments], System.IO.Path.GetDirectoryName(assemblyPath), environment, OwnSession: true);
 }

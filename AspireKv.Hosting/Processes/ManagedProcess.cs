@@ -2,13 +2,18 @@ using System.Diagnostics;
 
 namespace AspireKv.Hosting.Processes;
 
-/// <summary>What to start: a program, its arguments, folder and environment (a null value removes a variable).</summary>
+/// <summary>
+/// What to start: a program, its arguments, folder and environment (a null value removes a
+/// variable). With <see cref="OwnSession"/> the process gets a session of its own, so that a
+/// Ctrl+C in the terminal reaches only the program that started it, which then stops it in order.
+/// </summary>
 public sealed record ProcessSpec(
     string Name,
     string FileName,
     IReadOnlyList<string> Arguments,
     string? WorkingDirectory = null,
-    IReadOnlyDictionary<string, string?>? Environment = null);
+    IReadOnlyDictionary<string, string?>? Environment = null,
+    bool OwnSession = false);
 
 /// <summary>One line a resource wrote, tagged with the resource's name.</summary>
 public readonly record struct LogLine(DateTimeOffset Time, string Resource, bool IsError, string Text);
@@ -46,9 +51,13 @@ public sealed class ManagedProcess : IAsyncDisposable
     /// <summary>The last lines the process wrote, oldest first.</summary>
     public IReadOnlyList<LogLine> RecentOutput => _recent.Snapshot();
 
+    private const string SetSid = "/usr/bin/setsid";
+
     public static ManagedProcess Start(ProcessSpec spec, Action<LogLine>? output = null)
     {
-        var info = new ProcessStartInfo(spec.FileName)
+        // setsid execs the program in place (a child is never a group leader), so the pid stays the program's.
+        var ownSession = spec.OwnSession && File.Exists(SetSid);
+        var info = new ProcessStartInfo(ownSession ? SetSid : spec.FileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -56,6 +65,11 @@ public sealed class ManagedProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = spec.WorkingDirectory ?? Environment.CurrentDirectory,
         };
+        if (ownSession)
+        {
+            info.ArgumentList.Add(spec.FileName);
+        }
+
         foreach (var argument in spec.Arguments)
         {
             info.ArgumentList.Add(argument);
@@ -88,6 +102,17 @@ public sealed class ManagedProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return managed;
+    }
+
+    /// <summary>Runs a short-lived program to its end and returns its exit code and output (standard output and error, in order).</summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(ProcessSpec spec, TimeSpan timeout)
+    {
+        await using var process = Start(spec);
+        var exitCode = await process.Exited.WaitAsync(timeout).ConfigureAwait(false);
+
+        // The last lines of output can arrive just after the exit.
+        await Task.Delay(100).ConfigureAwait(false);
+        return (exitCode, string.Join('\n', process.RecentOutput.Select(l => l.Text)));
     }
 
     /// <summary>SIGTERM, then SIGKILL if the process has not ended within <paramref name="grace"/>. Returns the exit code.</summary>

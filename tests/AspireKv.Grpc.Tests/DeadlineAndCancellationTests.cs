@@ -11,10 +11,12 @@ public sealed class DeadlineAndCancellationTests(GrpcServerFixture server) : ICl
     {
         var tag = Guid.NewGuid().ToString();
 
+        // Long enough for the handler to have started even on a busy machine.
         var ex = await Assert.ThrowsAsync<RpcException>(() => server.Channel.AsyncUnaryCall(
-            EchoService.Echo, new StringValue { Value = "wait:" + tag }, CallOptions.WithTimeout(TimeSpan.FromMilliseconds(300))).ResponseAsync);
+            EchoService.Echo, new StringValue { Value = "wait:" + tag }, CallOptions.WithTimeout(TimeSpan.FromSeconds(3))).ResponseAsync);
 
         Assert.Equal(StatusCode.DeadlineExceeded, ex.StatusCode);
+        Assert.True(server.Service.Signal(server.Service.Started, tag).Task.IsCompleted, "the handler never started");
         await server.Service.Signal(server.Service.Cancelled, tag).Task.WaitAsync(TimeSpan.FromSeconds(30));
     }
 

@@ -71,24 +71,18 @@ public sealed class PythonInteropTests(SingleNodeFixture fixture) : IClassFixtur
     {
         using var stubs = new TempDirectory("aspirekv-pystubs");
         var here = AppContext.BaseDirectory;
-        var generate = await RunAsync("protoc", Python,
-            ["-m", "grpc_tools.protoc", "-I", Path.Combine(here, "interop", "proto"), "--python_out", stubs.Path, "--grpc_python_out", stubs.Path, "aspirekv/v1/kv.proto"],
-            new Dictionary<string, string?>());
+        var generate = await ManagedProcess.RunToExitAsync(
+            new ProcessSpec("protoc", Python, ["-m", "grpc_tools.protoc", "-I", Path.Combine(here, "interop", "proto"), "--python_out", stubs.Path, "--grpc_python_out", stubs.Path, "aspirekv/v1/kv.proto"]),
+            TimeSpan.FromMinutes(2));
         Assert.True(generate.ExitCode == 0, $"python3-grpc-tools could not generate stubs from kv.proto:\n{generate.Output}");
 
         var address = $"127.0.0.1:{fixture.Node.Spec.GrpcPort}";
-        var run = await RunAsync("python", Python, [Path.Combine(here, "interop", "python", "kv_interop.py"), address],
-            new Dictionary<string, string?> { ["PYTHONPATH"] = stubs.Path, ["PYTHONDONTWRITEBYTECODE"] = "1", ["no_proxy"] = "*", ["http_proxy"] = null, ["https_proxy"] = null });
+        var environment = new Dictionary<string, string?> { ["PYTHONPATH"] = stubs.Path, ["PYTHONDONTWRITEBYTECODE"] = "1", ["no_proxy"] = "*", ["http_proxy"] = null, ["https_proxy"] = null };
+        var run = await ManagedProcess.RunToExitAsync(
+            new ProcessSpec("python", Python, [Path.Combine(here, "interop", "python", "kv_interop.py"), address], null, environment),
+            TimeSpan.FromMinutes(2));
         Assert.True(run.ExitCode == 0, $"the Python client failed:\n{run.Output}");
         var json = run.Output.Split('\n').Last(l => l.StartsWith('{'));
         return JsonDocument.Parse(json).RootElement.Clone();
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string name, string program, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment)
-    {
-        await using var process = ManagedProcess.Start(new ProcessSpec(name, program, arguments, null, environment));
-        var exitCode = await process.Exited.WaitAsync(TimeSpan.FromMinutes(2));
-        await Task.Delay(100); // let the last output lines arrive
-        return (exitCode, string.Join('\n', process.RecentOutput.Select(l => l.Text)));
     }
 }

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AspireKv.Client.Discovery;
+
+/// <summary>
+/// <c>.aspirekv/endpoints.json</c>: what a running AppHost publishes so that a CLI in another
+/// terminal can reach <c>node2</c> by name. The AppHost writes it when the topology is up and
+/// removes it when it stops.
+/// </summary>
+public sealed class EndpointsFile
+{
+    public const string FolderName = ".aspirekv";
+    public const string FileName = "endpoints.json";
+
+    /// <summary>The variable that names the file to use, instead of searching for it.</summary>
+    public const string EnvironmentVariable = "ASPIREKV_ENDPOINTS";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The pid of the AppHost that wrote the file.</summary>
+    public int AppHostPid { get; set; }
+
+    public DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>The dashboard's address, when the AppHost serves one.</summary>
+    public string? Dashboard { get; set; }
+
+    /// <summary>Resources by name, each with its endpoints by name.</summary>
+    public SortedDictionary<string, ResourceEntry> Resources { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The file to use: <c>ASPIREKV_ENDPOINTS</c> when set, otherwise the first
+    /// <c>.aspirekv/endpoints.json</c> in <paramref name="startFolder"/> or one of its parents.
+    /// </summary>
+    public static string? Locate(string startFolder, Func<string, string?>? environment = null)
+    {
+        var overridden = (environment ?? Environment.GetEnvironmentVariable)(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(overridden))
+        {
+            return Path.GetFullPath(overridden);
+        }
+
+        for (var folder = new DirectoryInfo(Path.GetFullPath(startFolder)); folder is not null; folder = folder.Parent)
+        {
+            var candidate = Path.Combine(folder.FullName, FolderName, FileName);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    public static EndpointsFile Load(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<EndpointsFile>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path} is empty.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path} is not a valid endpoints file: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Writes the file atomically, so that a reader never sees half of it.</summary>
+    public void Save(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>The address of <paramref name="resource"/>'s <paramref name="endpoint"/> endpoint, or null.</summary>
+    public Uri? Resolve(string resource, string endpoint = "grpc") =>
+        Resources.FirstOrDefault(r => string.Equals(r.Key, resource, StringComparison.OrdinalIgnoreCase)).Value is { } entry
+        && entry.Endpoints.FirstOrDefault(e => string.Equals(e.Key, endpoint, StringComparison.OrdinalIgnoreCase)).Value is { } address
+            ? new Uri(address)
+            : null;
+
+    /// <summary>One resource: what it is, and its endpoints by name.</summary>
+    public sealed class ResourceEntry
+    {
+        public string Type { get; set; } = string.Empty;
+
+        public SortedDictionary<string, string> Endpoints { get; set; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,350 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using AspireKv.Client.Discovery;
+using AspireKv.Hosting.Processes;
+using AspireKv.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace AspireKv.Hosting.AppModel;
+
+/// <summary>
+/// A running set of resources: started in dependency order, watched, controllable one by one, and
+/// stopped together. <see cref="Run"/> is what an AppHost's Program.cs ends with.
+/// </summary>
+public sealed class DistributedApplication : IAsyncDisposable
+{
+    private readonly Assembly _appHost;
+    private readonly ConsoleLog? _console;
+    private readonly CancellationTokenSource _stopping = new();
+    private FileStream? _lock;
+    private Task _healthLoop = Task.CompletedTask;
+    private bool _started;
+    private int _disposed;
+
+    internal DistributedApplication(DistributedApplicationOptions options, IConfiguration configuration, IReadOnlyList<Resource> resources, Assembly appHost)
+    {
+        Options = options;
+        Configuration = configuration;
+        Resources = resources;
+        _appHost = appHost;
+        if (options.ConsoleOutput)
+        {
+            _console = new ConsoleLog(resources.Select(r => r.Name));
+        }
+
+        foreach (var resource in resources)
+        {
+            resource.Output = line => Output?.Invoke(line);
+        }
+
+        Output = _console is null ? null : _console.Write;
+        Context = new DistributedApplicationContext
+        {
+            Configuration = configuration,
+            StateDirectory = options.StateDirectory,
+            ProjectPath = name => ResourceProjects.GetPath(name, _appHost),
+            Resources = resources,
+        };
+    }
+
+    public DistributedApplicationOptions Options { get; }
+
+    public IConfiguration Configuration { get; }
+
+    public IReadOnlyList<Resource> Resources { get; }
+
+    public DistributedApplicationContext Context { get; }
+
+    /// <summary>Receives every resource's log lines; the console by default.</summary>
+    public Action<LogLine>? Output { get; set; }
+
+    /// <summary>Raised once every resource is running and healthy.</summary>
+    public event Func<DistributedApplication, Task>? Started;
+
+    /// <summary>Raised before the resources stop.</summary>
+    public event Func<DistributedApplication, Task>? Stopping;
+
+    /// <summary>Called from the AppHost's Program.cs; the calling assembly is the AppHost, whose build recorded where the nodes are.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static DistributedApplicationBuilder CreateBuilder(string[] args)
+    {
+        var appHost = Assembly.GetCallingAssembly();
+        try
+        {
+            return new DistributedApplicationBuilder(args, appHost, TestingOverrides.Current);
+        }
+        catch (UsageException ex)
+        {
+            if (ex.IsHelp)
+            {
+                Console.WriteLine(DistributedApplicationBuilder.Usage);
+                Environment.Exit(0);
+            }
+
+            Console.Error.WriteLine(ex.Message);
+            Console.Error.WriteLine();
+            Console.Error.WriteLine(DistributedApplicationBuilder.Usage);
+            Environment.Exit(2);
+            throw;
+        }
+    }
+
+    public Resource GetResource(string name) =>
+        Resources.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"There is no resource named '{name}'; there are {string.Join(", ", Resources.Select(r => r.Name))}.", nameof(name));
+
+    public T GetResource<T>(string name)
+        where T : Resource =>
+        GetResource(name) as T ?? throw new ArgumentException($"Resource '{name}' is not a {typeof(T).Name}.", nameof(name));
+
+    /// <summary>Starts every resource in dependency order and waits until all are healthy.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        _started = true;
+        PrepareStateDirectory();
+        foreach (var node in Resources.OfType<NodeResource>().Where(n => n.Broker is not null))
+        {
+            // Nodes always wait for their broker.
+            if (!node.WaitsFor.Contains(node.Broker!))
+            {
+                node.AddWaitFor(node.Broker!);
+            }
+        }
+
+        var starting = new Dictionary<Resource, Task>();
+        Task StartInOrder(Resource resource)
+        {
+            if (!starting.TryGetValue(resource, out var task))
+            {
+                task = starting[resource] = StartAfterDependenciesAsync(resource, resource.WaitsFor.Select(StartInOrder).ToList(), cancellationToken);
+            }
+
+            return task;
+        }
+
+        var all = Resources.Select(StartInOrder).ToList();
+        await Task.WhenAll(all).ConfigureAwait(false);
+        if (Started is { } started)
+        {
+            await started(this).ConfigureAwait(false);
+        }
+
+        WriteEndpointsFile();
+        _healthLoop = Task.Run(() => WatchHealthAsync(_stopping.Token), CancellationToken.None);
+        _console?.Say(DescribeResources());
+    }
+
+    /// <summary>Stops every resource, dependents first, and removes the discovery file.</summary>
+    public async Task StopAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _healthLoop.ConfigureAwait(false);
+        if (Stopping is { } stopping)
+        {
+            await stopping(this).ConfigureAwait(false);
+        }
+
+        TryDelete(Options.EndpointsFile);
+        await Task.WhenAll(Resources.Where(r => !Resources.Any(d => d.WaitsFor.Contains(r))).Select(StopQuietlyAsync)).ConfigureAwait(false);
+        await Task.WhenAll(Resources.Select(StopQuietlyAsync)).ConfigureAwait(false);
+        foreach (var broker in Resources.OfType<RabbitMqResource>())
+        {
+            await broker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _lock?.Dispose();
+        _lock = null;
+    }
+
+    /// <summary>Runs until Ctrl+C (SIGINT) or SIGTERM, then stops everything.</summary>
+    public void Run() => RunAsync().GetAwaiter().GetResult();
+
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        if (TestingOverrides.Current is { } testing)
+        {
+            await testing.HandOverAsync(this).ConfigureAwait(false);
+            return;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (!stop.IsCancellationRequested)
+            {
+                _console?.Say("Stopping: the nodes, then the broker...");
+                stop.Cancel();
+            }
+        }
+
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+        try
+        {
+            await StartAsync(stop.Token).ConfigureAwait(false);
+            _console?.Say("AspireKv is ready. Press Ctrl+C to stop.");
+            await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"The AppHost could not start: {ex.Message}");
+            Environment.ExitCode = 1;
+        }
+        finally
+        {
+            await StopAsync().ConfigureAwait(false);
+            _console?.Say("Stopped.");
+        }
+    }
+
+    public Task StartResourceAsync(string name, CancellationToken cancellationToken = default) =>
+        GetResource(name).StartAsync(Context, cancellationToken);
+
+    public Task StopResourceAsync(string name) => GetResource(name).StopAsync();
+
+    /// <summary>Ends the resource's process at once with SIGKILL.</summary>
+    public Task KillResourceAsync(string name) => GetResource(name).KillAsync();
+
+    public async Task RestartResourceAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var resource = GetResource(name);
+        await resource.StopAsync().ConfigureAwait(false);
+        await resource.StartAsync(Context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The resources, their states and endpoints, as a table.</summary>
+    public string DescribeResources()
+    {
+        var rows = Resources.Select(r => (r.Name, r.Type, State: r.State.ToString(), Endpoints: string.Join("  ", r.Endpoints.Select(e => $"{e.Key}: {e.Value.ToString().TrimEnd('/')}")))).ToList();
+        var nameWidth = Math.Max(8, rows.Max(r => r.Name.Length));
+        var typeWidth = Math.Max(4, rows.Max(r => r.Type.Length));
+        var stateWidth = Math.Max(5, rows.Max(r => r.State.Length));
+        var lines = new List<string>
+        {
+            $"{"Resource".PadRight(nameWidth)}  {"Type".PadRight(typeWidth)}  {"State".PadRight(stateWidth)}  Endpoints",
+            $"{new string('-', nameWidth)}  {new string('-', typeWidth)}  {new string('-', stateWidth)}  {new string('-', 9)}",
+        };
+        lines.AddRange(rows.Select(r => $"{r.Name.PadRight(nameWidth)}  {r.Type.PadRight(typeWidth)}  {r.State.PadRight(stateWidth)}  {r.Endpoints}"));
+        lines.Add(string.Empty);
+        lines.Add($"Endpoints are also in {Options.EndpointsFile}; the aspirekv CLI reads them from there (try: aspirekv --target node2 status).");
+        return string.Join('\n', lines);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task StartAfterDependenciesAsync(Resource resource, IReadOnlyList<Task> dependencies, CancellationToken cancellationToken)
+    {
+        if (dependencies.Count > 0)
+        {
+            resource.Health = ResourceHealth.Unknown;
+            await Task.WhenAll(dependencies).ConfigureAwait(false);
+        }
+
+        await resource.StartAsync(Context, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void PrepareStateDirectory()
+    {
+        if (Options.Reset && Directory.Exists(Options.StateDirectory))
+        {
+            Directory.Delete(Options.StateDirectory, recursive: true);
+        }
+
+        Directory.CreateDirectory(Options.StateDirectory);
+        var lockPath = Path.Combine(Options.StateDirectory, "apphost.lock");
+        try
+        {
+            _lock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            _lock.SetLength(0);
+            _lock.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            _lock.Flush();
+        }
+        catch (IOException)
+        {
+            var owner = File.Exists(lockPath) ? File.ReadAllText(lockPath).Trim() : "?";
+            throw new InvalidOperationException(
+                $"Another AppHost (pid {owner}) is using {Options.StateDirectory}. Stop it first, or give this one its own folder with --state-dir.");
+        }
+    }
+
+    private void WriteEndpointsFile()
+    {
+        var file = new EndpointsFile { AppHostPid = Environment.ProcessId, StartedAt = DateTimeOffset.UtcNow };
+        foreach (var resource in Resources)
+        {
+            var entry = new EndpointsFile.ResourceEntry { Type = resource.Type };
+            foreach (var (name, address) in resource.Endpoints)
+            {
+                entry.Endpoints[name] = address.ToString().TrimEnd('/');
+            }
+
+            file.Resources[resource.Name] = entry;
+        }
+
+        file.Dashboard = DashboardUrl?.ToString();
+        file.Save(Options.EndpointsFile);
+    }
+
+    /// <summary>Set by the dashboard when it serves; recorded in the discovery file.</summary>
+    public Uri? DashboardUrl { get; set; }
+
+    private async Task WatchHealthAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                foreach (var resource in Resources)
+                {
+                    resource.Health = await resource.CheckHealthAsync(stopping).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task StopQuietlyAsync(Resource resource)
+    {
+        try
+        {
+            await resource.StopAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            // Stopping is best effort: the rest must stop too.
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

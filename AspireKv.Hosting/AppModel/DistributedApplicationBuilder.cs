@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Reflection;
+using AspireKv.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
+
+namespace AspireKv.Hosting.AppModel;
+
+/// <summary>
+/// Declares the resources of a distributed application, as .NET Aspire's builder does. Reads
+/// configuration from the AppHost's appsettings.json, the environment and the command line.
+/// </summary>
+public sealed class DistributedApplicationBuilder
+{
+    public const string Usage = """
+        Usage: dotnet run --project AspireKv.AppHost [-- options]
+
+        Options:
+          --replicas N          how many nodes to run (default 3; also the Replicas setting)
+          --state-dir PATH      where the broker and the nodes keep their data (default .aspirekv/state)
+          --reset               delete that state before starting
+          --no-dashboard        do not serve the dashboard
+          --dashboard-port N    the dashboard's port on loopback (default 18888)
+          --help                show this
+
+        An existing broker instead of a private one: ConnectionStrings__messaging=amqp://user:pass@host:5672
+        """;
+
+    private readonly List<Resource> _resources = [];
+    private readonly Assembly _appHost;
+    private readonly int _replicas;
+
+    internal DistributedApplicationBuilder(string[] args, Assembly appHost, TestingOverrides? testing)
+    {
+        _appHost = appHost;
+        Configuration = new ConfigurationManager();
+        Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+        Configuration.AddEnvironmentVariables();
+        Configuration.AddCommandLine(TranslateArguments(args));
+        if (testing is not null)
+        {
+            Configuration.AddInMemoryCollection(testing.Configuration);
+        }
+
+        _replicas = ReadReplicas();
+        var here = Directory.GetCurrentDirectory();
+        var stateDirectory = Configuration["StateDirectory"] is { Length: > 0 } configured
+            ? Path.GetFullPath(configured)
+            : Path.Combine(here, ".aspirekv", "state");
+        Options = new DistributedApplicationOptions
+        {
+            StateDirectory = testing?.StateDirectory ?? stateDirectory,
+            EndpointsFile = testing is not null
+                ? Path.Combine(testing.StateDirectory, "endpoints.json")
+                : Path.Combine(here, ".aspirekv", "endpoints.json"),
+            Reset = Configuration.GetValue("Reset", false),
+            DashboardEnabled = Configuration.GetValue("Dashboard:Enabled", testing is null),
+            DashboardPort = Configuration.GetValue("Dashboard:Port", 18888),
+            ConsoleOutput = testing is null,
+        };
+    }
+
+    public ConfigurationManager Configuration { get; }
+
+    public DistributedApplicationOptions Options { get; }
+
+    public IReadOnlyList<Resource> Resources => _resources;
+
+    /// <summary>A RabbitMQ broker: an existing one, a private rabbitmq-server, or a container.</summary>
+    public ResourceBuilder<RabbitMqResource> AddRabbitMQ(string name) => Add(new RabbitMqResource(name));
+
+    /// <summary>
+    /// <paramref name="count"/> AspireKv nodes named <c>{prefix}1</c>…; without a count, as many as
+    /// the <c>Replicas</c> setting says (<c>--replicas N</c>), 3 by default.
+    /// </summary>
+    public ResourceBuilder<NodeResource> AddKeyValueNodes(string prefix, int? count = null)
+    {
+        var replicas = count ?? _replicas;
+        if (replicas < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), replicas, "There must be at least one replica.");
+        }
+
+        var nodes = Enumerable.Range(1, replicas).Select(i => Add(new NodeResource($"{prefix}{i}")).Resource).ToList();
+        return new ResourceBuilder<NodeResource>(nodes);
+    }
+
+    public DistributedApplication Build() => new(Options, Configuration, _resources, _appHost);
+
+    private ResourceBuilder<T> Add<T>(T resource)
+        where T : Resource
+    {
+        if (_resources.Any(r => string.Equals(r.Name, resource.Name, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new InvalidOperationException($"There is already a resource named '{resource.Name}'.");
+        }
+
+        _resources.Add(resource);
+        return new ResourceBuilder<T>([resource]);
+    }
+
+    private int ReadReplicas()
+    {
+        var text = Configuration["Replicas"];
+        if (string.IsNullOrEmpty(text))
+        {
+            return 3;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var replicas) && replicas is >= 1 and <= 64
+            ? replicas
+            : throw new UsageException($"--replicas must be a whole number from 1 to 64, not '{text}'.");
+    }
+
+    /// <summary>Turns the friendly flags into configuration keys; everything else passes through as --Key=Value.</summary>
+    private static string[] TranslateArguments(string[] args)
+    {
+        var translated = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{arg} needs a value.");
+            switch (arg)
+            {
+                case "--help" or "-h" or "-?":
+                    throw new UsageException(null);
+                case "--replicas":
+                    translated.Add($"--Replicas={Value()}");
+                    break;
+                case "--state-dir":
+                    translated.Add($"--StateDirectory={Value()}");
+                    break;
+                case "--reset":
+                    translated.Add("--Reset=true");
+                    break;
+                case "--no-dashboard":
+                    translated.Add("--Dashboard:Enabled=false");
+                    break;
+                case "--dashboard-port":
+                    translated.Add($"--Dashboard:Port={Value()}");
+                    break;
+                case var key when key.StartsWith("--", StringComparison.Ordinal) && key.Contains('='):
+                    translated.Add(key);
+                    break;
+                default:
+                    throw new UsageException($"Unknown argument '{arg}'.");
+            }
+        }
+
+        return [.. translated];
+    }
+}
+
+/// <summary>The command line was wrong (or asked for help); the message says how, and the usage follows.</summary>
+public sealed class UsageException(string? message) : Exception(message ?? "Help requested.")
+{
+    public bool IsHelp => string.IsNullOrEmpty(message);
+}

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Configuration;
+
+namespace AspireKv.Hosting.AppModel;
+
+/// <summary>What resources need from the application when they start.</summary>
+public sealed class DistributedApplicationContext
+{
+    public required IConfiguration Configuration { get; init; }
+
+    /// <summary>The folder where resources keep their state: broker data, node snapshots.</summary>
+    public required string StateDirectory { get; init; }
+
+    /// <summary>Finds the built output of a project resource by assembly name.</summary>
+    public required Func<string, string> ProjectPath { get; init; }
+
+    public required IReadOnlyList<Resource> Resources { get; init; }
+
+    /// <summary>Where nodes send OTLP telemetry; null when nothing collects it.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+}

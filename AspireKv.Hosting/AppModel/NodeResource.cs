@@ -1,0 +1,128 @@
+using AspireKv.Hosting.Nodes;
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.Hosting.AppModel;
+
+/// <summary>
+/// One AspireKv node, run from the built AspireKv.Node with the configuration an Aspire AppHost
+/// gives a project: its Kestrel URLs, <c>ConnectionStrings__messaging</c>, every node's
+/// <c>services__nodeN__grpc__0</c>, and the <c>OTEL_*</c> variables.
+/// </summary>
+public sealed class NodeResource : Resource
+{
+    private readonly int _grpcPort = PortAllocator.Next();
+    private readonly int _httpPort = PortAllocator.Next();
+    private readonly Dictionary<string, string?> _environment = [];
+    private NodeProcess? _process;
+
+    public NodeResource(string name)
+        : base(name, "node")
+    {
+    }
+
+    /// <summary>The broker this node replicates through.</summary>
+    public RabbitMqResource? Broker { get; internal set; }
+
+    public Uri GrpcAddress => new($"http://127.0.0.1:{_grpcPort}");
+
+    public Uri HttpAddress => new($"http://127.0.0.1:{_httpPort}");
+
+    public override IReadOnlyDictionary<string, Uri> Endpoints => new Dictionary<string, Uri>
+    {
+        ["grpc"] = GrpcAddress,
+        ["http"] = HttpAddress,
+    };
+
+    /// <summary>The environment of the node's last start, for inspection.</summary>
+    public IReadOnlyDictionary<string, string?> Environment => _process?.BuildEnvironment() ?? new Dictionary<string, string?>();
+
+    internal void SetEnvironment(string key, string? value) => _environment[key] = value;
+
+    public override async Task StartAsync(DistributedApplicationContext context, CancellationToken cancellationToken)
+    {
+        if (State is ResourceState.Running or ResourceState.Starting)
+        {
+            return;
+        }
+
+        MarkStarting();
+        try
+        {
+            _process ??= Create(context);
+            _process.Start();
+            Track(_process.Process!);
+            await _process.WaitHealthyAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
+            MarkRunning();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            MarkFailed(ex.Message.Split('\n')[0]);
+            throw;
+        }
+    }
+
+    public override async Task StopAsync()
+    {
+        if (_process is not { IsRunning: true })
+        {
+            return;
+        }
+
+        State = ResourceState.Stopping;
+        var exitCode = await _process.Process!.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        MarkExited($"stopped (exit code {exitCode})");
+    }
+
+    public override async Task KillAsync()
+    {
+        if (_process is not { IsRunning: true })
+        {
+            return;
+        }
+
+        State = ResourceState.Stopping;
+        await _process.KillAsync().ConfigureAwait(false);
+        MarkExited("killed (SIGKILL)");
+    }
+
+    public override async Task<ResourceHealth> CheckHealthAsync(CancellationToken cancellationToken)
+    {
+        if (State != ResourceState.Running)
+        {
+            return ResourceHealth.Unknown;
+        }
+
+        try
+        {
+            using var response = await HealthProbe.Client.GetAsync(new Uri(HttpAddress, "/health"), cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return body.StartsWith("Healthy", StringComparison.Ordinal) ? ResourceHealth.Healthy
+                : body.StartsWith("Degraded", StringComparison.Ordinal) ? ResourceHealth.Degraded
+                : ResourceHealth.Unhealthy;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return ResourceHealth.Unhealthy;
+        }
+    }
+
+    private NodeProcess Create(DistributedApplicationContext context)
+    {
+        var peers = context.Resources.OfType<NodeResource>().ToDictionary(n => n.Name, n => n.GrpcAddress);
+        var environment = new Dictionary<string, string?>(_environment);
+        if (context.OtlpEndpoint is { } otlp)
+        {
+            environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.ToString().TrimEnd('/');
+            environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        }
+
+        environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={Name}-{Guid.NewGuid().ToString("N")[..8]}";
+        var spec = new NodeSpec(Name, _grpcPort, _httpPort, Path.Combine(context.StateDirectory, Name))
+        {
+            BrokerConnectionString = Broker?.ConnectionString,
+            Peers = peers,
+            Environment = environment,
+        };
+        return new NodeProcess(spec, context.ProjectPath(ResourceProjects.Node), Log);
+    }
+}

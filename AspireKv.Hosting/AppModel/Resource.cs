@@ -1,0 +1,160 @@
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.Hosting.AppModel;
+
+/// <summary>Where a resource is in its life, as the Aspire dashboard names the states.</summary>
+public enum ResourceState
+{
+    NotStarted,
+    Waiting,
+    Starting,
+    Running,
+    Stopping,
+    Exited,
+    FailedToStart,
+}
+
+/// <summary>The last health check's verdict.</summary>
+public enum ResourceHealth
+{
+    Unknown,
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+/// <summary>
+/// Something the AppHost runs: it has a name, a state, endpoints and a log, and can be started,
+/// stopped, killed and restarted.
+/// </summary>
+public abstract class Resource
+{
+    private readonly List<Resource> _waitFor = [];
+    private ResourceState _state = ResourceState.NotStarted;
+
+    protected Resource(string name, string type)
+    {
+        Name = name;
+        Type = type;
+    }
+
+    public string Name { get; }
+
+    /// <summary>What kind of resource it is: <c>rabbitmq</c> or <c>node</c>.</summary>
+    public string Type { get; }
+
+    public ResourceState State
+    {
+        get => _state;
+        protected set
+        {
+            if (_state != value)
+            {
+                _state = value;
+                Changed?.Invoke(this);
+            }
+        }
+    }
+
+    /// <summary>More about the state, such as an exit code or why it failed.</summary>
+    public string? StateDetail { get; protected set; }
+
+    public ResourceHealth Health { get; internal set; } = ResourceHealth.Unknown;
+
+    public int? Pid { get; protected set; }
+
+    public DateTimeOffset? StartedAt { get; protected set; }
+
+    /// <summary>How many times the resource was started again after its first start.</summary>
+    public int RestartCount { get; protected set; }
+
+    /// <summary>Endpoints by name, such as <c>grpc</c> or <c>management</c>.</summary>
+    public abstract IReadOnlyDictionary<string, Uri> Endpoints { get; }
+
+    /// <summary>The resource's recent console output.</summary>
+    public LogBuffer Logs { get; } = new(5000);
+
+    /// <summary>The resources this one waits for before it starts.</summary>
+    public IReadOnlyList<Resource> WaitsFor => _waitFor;
+
+    /// <summary>Whether the AppHost manages the resource's process (an existing broker it only points at is not).</summary>
+    public virtual bool IsManaged => true;
+
+    /// <summary>Raised when the state changes.</summary>
+    public event Action<Resource>? Changed;
+
+    /// <summary>Receives every log line of the resource (set by the application).</summary>
+    internal Action<LogLine>? Output { get; set; }
+
+    public abstract Task StartAsync(DistributedApplicationContext context, CancellationToken cancellationToken);
+
+    public abstract Task StopAsync();
+
+    public abstract Task KillAsync();
+
+    /// <summary>Checks the resource's health now.</summary>
+    public abstract Task<ResourceHealth> CheckHealthAsync(CancellationToken cancellationToken);
+
+    internal void AddWaitFor(Resource resource) => _waitFor.Add(resource);
+
+    protected void Log(LogLine line)
+    {
+        Logs.Add(line);
+        Output?.Invoke(line);
+    }
+
+    protected void Log(string text, bool isError = false) => Log(new LogLine(DateTimeOffset.UtcNow, Name, isError, text));
+
+    /// <summary>Follows a process: its exit moves the resource to Exited, unless it was asked to stop.</summary>
+    protected void Track(ManagedProcess process)
+    {
+        Pid = process.Pid;
+        _ = process.Exited.ContinueWith(
+            t =>
+            {
+                if (State is ResourceState.Running or ResourceState.Starting)
+                {
+                    StateDetail = $"exited unexpectedly with code {t.Result}";
+                    Log($"{Name} exited unexpectedly with code {t.Result}.", isError: true);
+                    Health = ResourceHealth.Unknown;
+                    State = ResourceState.Exited;
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    protected void MarkStarting()
+    {
+        if (State is ResourceState.Exited or ResourceState.FailedToStart && StartedAt is not null)
+        {
+            RestartCount++;
+        }
+
+        StateDetail = null;
+        Health = ResourceHealth.Unknown;
+        State = ResourceState.Starting;
+    }
+
+    protected void MarkRunning()
+    {
+        StartedAt = DateTimeOffset.UtcNow;
+        Health = ResourceHealth.Healthy;
+        State = ResourceState.Running;
+    }
+
+    protected void MarkExited(string detail)
+    {
+        StateDetail = detail;
+        Health = ResourceHealth.Unknown;
+        State = ResourceState.Exited;
+    }
+
+    protected void MarkFailed(string detail)
+    {
+        StateDetail = detail;
+        Health = ResourceHealth.Unknown;
+        State = ResourceState.FailedToStart;
+    }
+}

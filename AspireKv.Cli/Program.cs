@@ -1,2 +1,3 @@
-Console.Error.WriteLine("The aspirekv CLI arrives with the CLI issue.");
-return 2;
+using AspireKv.Cli;
+
+return await CliApp.RunAsync(args, Console.In, Console.Out, Console.Error);

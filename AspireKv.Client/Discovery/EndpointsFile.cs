@@ -92,5 +92,8 @@ public sealed class EndpointsFile
         public string Type { get; set; } = string.Empty;
 
         public SortedDictionary<string, string> Endpoints { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>For a broker: its AMQP URI with credentials (the file is local and for development).</summary>
+        public string? ConnectionString { get; set; }
     }
 }

@@ -291,7 +291,11 @@ public sealed class DistributedApplication : IAsyncDisposable
         var file = new EndpointsFile { AppHostPid = Environment.ProcessId, StartedAt = DateTimeOffset.UtcNow };
         foreach (var resource in Resources)
         {
-            var entry = new EndpointsFile.ResourceEntry { Type = resource.Type };
+            var entry = new EndpointsFile.ResourceEntry
+            {
+                Type = resource.Type,
+                ConnectionString = (resource as RabbitMqResource)?.ConnectionString,
+            };
             foreach (var (name, address) in resource.Endpoints)
             {
                 entry.Endpoints[name] = address.ToString().TrimEnd('/');

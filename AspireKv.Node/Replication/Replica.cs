@@ -452,8 +452,12 @@ public sealed class ReplicaOptions
     /// <summary>A log entry stops taking commands once it holds this many bytes.</summary>
     public int MaxBatchBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>How many entries may await their confirm at once.</summary>
-    public int MaxAppendsInFlight { get; set; } = 8;
+    /// <summary>
+    /// How many entries may await their confirm at once. While they wait, new proposals gather
+    /// into the next entry; on a machine where the broker and the nodes share the CPU, fewer,
+    /// larger entries win (docs/benchmarks.md has the measurements).
+    /// </summary>
+    public int MaxAppendsInFlight { get; set; } = 1;
 }
 
 public enum ReplicaHealth

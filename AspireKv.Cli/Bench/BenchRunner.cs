@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using AspireKv.Cli.Targeting;
+using AspireKv.Client;
+using AspireKv.Grpc;
+using AspireKv.V1;
+using Google.Protobuf;
+
+namespace AspireKv.Cli.Bench;
+
+/// <summary>
+/// A closed-loop benchmark: each of N clients issues one operation, waits for it, and issues the
+/// next, against the nodes in turn. Each workload gets a warm-up, then a measured run.
+/// </summary>
+internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> targets, Func<Uri, KvClient> clients, TextWriter progress)
+{
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+
+    public async Task<BenchReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var keys = Enumerable.Range(0, options.Keys).Select(i => $"bench/{i:D7}").ToArray();
+        var value = ByteString.CopyFrom(RandomValue(options.ValueSize));
+        var results = new List<WorkloadResult>();
+        var lag = new ReplicationLagSampler(targets, clients);
+
+        if (options.BrokerBaseline)
+        {
+            progress.WriteLine($"broker-baseline: publish + confirm to a stream like the log, {options.Clients} publishers...");
+            results.Add(await BrokerBaseline.RunAsync(options, ResolveBroker(), cancellationToken).ConfigureAwait(false));
+        }
+
+        var populated = false;
+        foreach (var kind in options.Workloads)
+        {
+            if (kind != OperationKind.Put && !populated)
+            {
+                progress.WriteLine($"Writing {keys.Length} keys for the reads...");
+                await PopulateAsync(keys, value, cancellationToken).ConfigureAwait(false);
+                populated = true;
+            }
+
+            progress.WriteLine($"{BenchOptions.KindName(kind)}: warming up for {Durations.Describe(options.Warmup)}...");
+            await RunWorkloadAsync(kind, keys, value, options.Warmup, 0, cancellationToken).ConfigureAwait(false);
+
+            progress.WriteLine($"{BenchOptions.KindName(kind)}: measuring {(options.Operations > 0 ? $"{options.Operations} operations" : Durations.Describe(options.Duration))}...");
+            using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var sampler = kind is OperationKind.Put or OperationKind.Mixed && targets.Count > 1 ? lag.RunAsync(sampling.Token) : Task.CompletedTask;
+            var result = await RunWorkloadAsync(kind, keys, value, options.Duration, options.Operations, cancellationToken).ConfigureAwait(false);
+            await sampling.CancelAsync().ConfigureAwait(false);
+            await sampler.ConfigureAwait(false);
+            results.Add(result);
+        }
+
+        return new BenchReport(options, targets, results, lag.Samples > 0 ? lag.Lag : null, lag.Samples, lag.Failures);
+    }
+
+    private string ResolveBroker() =>
+        options.BrokerConnectionString
+        ?? throw new CliException(ExitCodes.Usage, "--baseline broker needs the broker: run it next to an AppHost (its endpoints file names the broker) or pass --broker amqp://user:pass@host:port.");
+
+    private async Task<WorkloadResult> RunWorkloadAsync(OperationKind kind, string[] keys, ByteString value, TimeSpan duration, long operations, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (operations == 0)
+        {
+            stop.CancelAfter(duration);
+        }
+
+        long issued = 0;
+        var histograms = new LatencyHistogram[options.Clients];
+        var errors = new long[options.Clients];
+        var completed = new long[options.Clients];
+        var started = Stopwatch.GetTimestamp();
+        var loops = Enumerable.Range(0, options.Clients).Select(i => Task.Run(async () =>
+        {
+            var histogram = histograms[i] = new LatencyHistogram();
+            var client = clients(targets[i % targets.Count].Address);
+            var random = new Random(unchecked((i * 7919) + Environment.TickCount));
+            while (!stop.IsCancellationRequested && (operations == 0 || Interlocked.Increment(ref issued) <= operations))
+            {
+                var key = keys[random.Next(keys.Length)];
+                var op = kind == OperationKind.Mixed ? (OperationKind)random.Next(3) : kind;
+                var begin = Stopwatch.GetTimestamp();
+                try
+                {
+                    await (op switch
+                    {
+                        OperationKind.Put => (Task)client.PutAsync(new PutRequest { Key = key, Value = value }, CallTimeout),
+                        OperationKind.GetLinearizable => client.GetAsync(key, Consistency.Linearizable, CallTimeout),
+                        _ => client.GetAsync(key, Consistency.Serializable, CallTimeout),
+                    }).ConfigureAwait(false);
+                    histogram.Record((long)Stopwatch.GetElapsedTime(begin).TotalMicroseconds);
+                    completed[i]++;
+                }
+                catch (RpcException)
+                {
+                    errors[i]++;
+                }
+            }
+        }, CancellationToken.None)).ToList();
+        await Task.WhenAll(loops).ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        var merged = new LatencyHistogram();
+        foreach (var histogram in histograms)
+        {
+            merged.Add(histogram);
+        }
+
+        return new WorkloadResult(kind, completed.Sum(), errors.Sum(), elapsed, merged);
+    }
+
+    private async Task PopulateAsync(string[] keys, ByteString value, CancellationToken cancellationToken)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(options.Clients, 64)).Select(i => Task.Run(async () =>
+        {
+            var client = clients(targets[i % targets.Count].Address);
+            int index;
+            while ((index = Interlocked.Increment(ref next)) < keys.Length)
+            {
+                await client.PutAsync(new PutRequest { Key = keys[index], Value = value }, CallTimeout, cancellationToken).ConfigureAwait(false);
+            }
+        }, cancellationToken))).ConfigureAwait(false);
+    }
+
+    private static byte[] RandomValue(int size)
+    {
+        // Printable, so that the values read well in the CLI and the dashboard.
+        var bytes = new byte[size];
+        var random = new Random(42);
+        for (var i = 0; i < size; i++)
+        {
+            bytes[i] = (byte)random.Next('a', 'z' + 1);
+        }
+
+        return bytes;
+    }
+}
+
+/// <summary>Samples how long a Put takes to become visible on every node, while a workload runs.</summary>
+internal sealed class ReplicationLagSampler(IReadOnlyList<Target> targets, Func<Uri, KvClient> clients)
+{
+    public LatencyHistogram Lag { get; } = new();
+
+    public int Samples { get; private set; }
+
+    public int Failures { get; private set; }
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        for (var i = 0; !stop.IsCancellationRequested; i++)
+        {
+            var origin = targets[i % targets.Count];
+            var key = $"bench/lag/{Guid.NewGuid():N}";
+            var begin = Stopwatch.GetTimestamp();
+            try
+            {
+                await clients(origin.Address).PutAsync(key, "lag", timeout: TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                var waiting = targets.Where(t => t != origin).ToList();
+                while (waiting.Count > 0 && Stopwatch.GetElapsedTime(begin) < TimeSpan.FromSeconds(10))
+                {
+                    foreach (var node in waiting.ToList())
+                    {
+                        var got = await clients(node.Address).GetAsync(key, Consistency.Serializable, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                        if (got.Found)
+                        {
+                            waiting.Remove(node);
+                        }
+                    }
+                }
+
+                if (waiting.Count == 0)
+                {
+                    Lag.Record((long)Stopwatch.GetElapsedTime(begin).TotalMicroseconds);
+                    Samples++;
+                }
+                else
+                {
+                    Failures++;
+                }
+
+                await clients(origin.Address).DeleteAsync(key, timeout: TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                await Task.Delay(100, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (RpcException)
+            {
+                Failures++;
+            }
+        }
+    }
+}

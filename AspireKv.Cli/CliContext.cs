@@ -1,0 +1,78 @@
+using AspireKv.Cli.Targeting;
+using AspireKv.Client;
+using AspireKv.Grpc;
+
+namespace AspireKv.Cli;
+
+/// <summary>What every verb shares: where to send calls, how long to wait, and how to print.</summary>
+internal sealed class CliContext : IDisposable
+{
+    private readonly Dictionary<Uri, KvClient> _clients = [];
+
+    public CliContext(TargetResolver resolver, string? target, TimeSpan timeout, Output output)
+    {
+        Resolver = resolver;
+        ExplicitTarget = !string.IsNullOrWhiteSpace(target);
+        Target = resolver.Resolve(target);
+        Timeout = timeout;
+        Output = output;
+    }
+
+    public TargetResolver Resolver { get; }
+
+    public Target Target { get; set; }
+
+    /// <summary>Whether the user named the node; if not, another known node is tried when the first cannot be reached.</summary>
+    public bool ExplicitTarget { get; set; }
+
+    public TimeSpan Timeout { get; }
+
+    public Output Output { get; }
+
+    public KvClient Client(Uri address)
+    {
+        if (!_clients.TryGetValue(address, out var client))
+        {
+            client = _clients[address] = new KvClient(address.ToString(), new KvClientOptions { DefaultTimeout = Timeout });
+        }
+
+        return client;
+    }
+
+    /// <summary>
+    /// Calls the target node. When the user named no node and the first cannot be reached at
+    /// all, the call goes to the next known node; a node that answered with an error is not retried.
+    /// </summary>
+    public async Task<T> CallAsync<T>(Func<KvClient, Task<T>> call)
+    {
+        var candidates = ExplicitTarget ? [Target] : new[] { Target }.Concat(Resolver.KnownNodes().Where(n => n.Address != Target.Address)).ToList();
+        RpcException? last = null;
+        foreach (var candidate in candidates)
+        {
+            try
+            {
+                var result = await call(Client(candidate.Address)).ConfigureAwait(false);
+                Target = candidate;
+                return result;
+            }
+            catch (RpcException ex) when (IsUnreachable(ex))
+            {
+                last = ex;
+            }
+        }
+
+        throw last!;
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+    }
+
+    /// <summary>The connection could not be made at all, so the call never reached a node.</summary>
+    private static bool IsUnreachable(RpcException ex) =>
+        ex.StatusCode == StatusCode.Unavailable && ex.InnerException is HttpRequestException { InnerException: System.Net.Sockets.SocketException };
+}

@@ -1,0 +1,67 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AspireKv.V1;
+
+namespace AspireKv.Cli;
+
+/// <summary>How results are printed: <c>text</c> for people, <c>json</c> for programs.</summary>
+internal enum OutputFormat
+{
+    Text,
+    Json,
+}
+
+/// <summary>Writes results and errors in the chosen format.</summary>
+internal sealed class Output(TextWriter stdout, TextWriter stderr, OutputFormat format)
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public OutputFormat Format { get; } = format;
+
+    public TextWriter Out { get; } = stdout;
+
+    public TextWriter Error { get; } = stderr;
+
+    public void Json(JsonNode node) => Out.WriteLine(node.ToJsonString(Indented));
+
+    public void Line(string text) => Out.WriteLine(text);
+
+    public void Fail(string message) => Error.WriteLine($"error: {message}");
+
+    /// <summary>An entry as JSON: the value as text when it is UTF-8, otherwise as base64.</summary>
+    public static JsonObject ToJson(Entry entry)
+    {
+        var json = new JsonObject { ["key"] = entry.Key };
+        if (TryUtf8(entry.Value.Span, out var text))
+        {
+            json["value"] = text;
+        }
+        else
+        {
+            json["valueBase64"] = Convert.ToBase64String(entry.Value.Span);
+        }
+
+        json["createRevision"] = entry.CreateRevision;
+        json["modRevision"] = entry.ModRevision;
+        json["version"] = entry.Version;
+        return json;
+    }
+
+    /// <summary>A value as text: UTF-8 when it is, otherwise base64 with a marker.</summary>
+    public static string ValueText(Entry entry) => TryUtf8(entry.Value.Span, out var text) ? text : $"base64:{Convert.ToBase64String(entry.Value.Span)}";
+
+    private static bool TryUtf8(ReadOnlySpan<byte> bytes, out string text)
+    {
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            text = string.Empty;
+            return false;
+        }
+    }
+}

@@ -127,7 +127,8 @@ internal static class CliApp
             BrokerConnectionString = p.GetValue(broker) ?? c.Resolver.Endpoints?.Resources.Values.FirstOrDefault(r => r.Type == "rabbitmq")?.ConnectionString,
         }, p.GetValue(targets), ct)));
 
-        var parse = root.Parse(args);
+        // "@path" is a value read from a file here, not a response file of more arguments.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
             foreach (var error in parse.Errors)

@@ -148,11 +148,18 @@ public sealed class ManagedProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes a line to the process's standard input.</summary>
-    public async Task WriteLineAsync(string line)
+    /// <summary>Writes text to the process's standard input.</summary>
+    public async Task WriteToStandardInputAsync(string text)
     {
-        await _process.StandardInput.WriteLineAsync(line).ConfigureAwait(false);
+        await _process.StandardInput.WriteAsync(text).ConfigureAwait(false);
         await _process.StandardInput.FlushAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Closes standard input, so that a process reading it sees its end.</summary>
+    public Task CloseStandardInputAsync()
+    {
+        _process.StandardInput.Close();
+        return Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,189 @@
+using System.Text.Json;
+using AspireKv.Client.Discovery;
+using AspireKv.Hosting;
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.EndToEndTests;
+
+/// <summary>The built <c>aspirekv</c> CLI as a process, against the running topology, found through its endpoints file.</summary>
+[Collection(TopologyCollection.Name)]
+public sealed class CliTests(TopologyFixture fixture)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task One_shot_verbs_work_and_use_the_documented_exit_codes()
+    {
+        var key = $"cli/{Guid.NewGuid():N}";
+
+        var put = await Cli("put", key, "first");
+        Assert.True(put.ExitCode == 0 && put.Output.StartsWith("OK (revision ", StringComparison.Ordinal), $"exit {put.ExitCode}: {put.Output} {put.Error}");
+
+        var get = await Cli("--target", "node3", "get", key);
+        Assert.Equal((0, "first"), (get.ExitCode, get.Output.Trim()));
+
+        var missing = await Cli("get", key + "/missing");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("not found", missing.Error);
+
+        var json = await Cli("--output", "json", "get", key);
+        using (var document = JsonDocument.Parse(json.Output))
+        {
+            Assert.Equal(0, json.ExitCode);
+            Assert.Equal("first", document.RootElement.GetProperty("value").GetString());
+            Assert.True(document.RootElement.GetProperty("found").GetBoolean());
+            Assert.Equal(1, document.RootElement.GetProperty("version").GetInt64());
+        }
+
+        var conflict = await Cli("set", key, "second", "--if-revision", "1");
+        Assert.Equal(4, conflict.ExitCode);
+        Assert.Contains("compare-and-set failed", conflict.Error);
+
+        var modRevision = JsonDocument.Parse(json.Output).RootElement.GetProperty("modRevision").GetInt64();
+        var swapped = await Cli("set", key, "second", "--if-revision", modRevision.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(0, swapped.ExitCode);
+
+        var deleted = await Cli("-o", "json", "del", key);
+        Assert.Equal(0, deleted.ExitCode);
+        Assert.Equal(1, JsonDocument.Parse(deleted.Output).RootElement.GetProperty("deleted").GetInt64());
+    }
+
+    [Fact]
+    public async Task Values_come_from_stdin_and_from_files()
+    {
+        var key = $"cli/{Guid.NewGuid():N}";
+        using var folder = new TempDirectory("aspirekv-cli-value");
+        var file = folder.Combine("value.txt");
+        await File.WriteAllTextAsync(file, "from a file");
+
+        Assert.Equal(0, (await Cli("put", key + "/file", "@" + file)).ExitCode);
+        Assert.Equal(0, (await CliWithInput("from stdin", "put", key + "/stdin", "-")).ExitCode);
+
+        Assert.Equal("from a file", (await Cli("get", key + "/file")).Output.Trim());
+        Assert.Equal("from stdin", (await Cli("get", key + "/stdin")).Output.Trim());
+    }
+
+    [Fact]
+    public async Task List_prints_a_prefix_sorted_and_honours_the_limit()
+    {
+        var prefix = $"cli-list/{Guid.NewGuid():N}/";
+        foreach (var name in new[] { "c", "a", "b" })
+        {
+            await fixture.App.CreateKvClient("node1").PutAsync(prefix + name, name.ToUpperInvariant());
+        }
+
+        var all = await Cli("print", prefix);
+        var limited = await Cli("-o", "json", "list", prefix, "--limit", "2");
+
+        Assert.Equal([$"{prefix}a=A", $"{prefix}b=B", $"{prefix}c=C"], all.Output.Trim().Split('\n'));
+        using var document = JsonDocument.Parse(limited.Output);
+        Assert.Equal(2, document.RootElement.GetProperty("entries").GetArrayLength());
+        Assert.True(document.RootElement.TryGetProperty("continuation", out _));
+    }
+
+    [Fact]
+    public async Task Status_shows_every_node_with_its_revision_and_lag()
+    {
+        var status = await Cli("-o", "json", "status");
+
+        Assert.Equal(0, status.ExitCode);
+        using var document = JsonDocument.Parse(status.Output);
+        var nodes = document.RootElement.EnumerateArray().ToList();
+        Assert.Equal(["node1", "node2", "node3"], nodes.Select(n => n.GetProperty("name").GetString()));
+        Assert.All(nodes, n => Assert.True(n.GetProperty("reachable").GetBoolean()));
+        Assert.All(nodes, n => Assert.True(n.GetProperty("appliedRevision").GetInt64() >= 0));
+        Assert.All(nodes, n => Assert.True(n.GetProperty("lag").GetInt64() >= 0));
+        Assert.Contains("serving", (await Cli("status")).Output);
+    }
+
+    [Fact]
+    public async Task Bad_usage_and_unreachable_nodes_get_their_exit_codes()
+    {
+        var noKey = await Cli("get");
+        Assert.Equal(2, noKey.ExitCode);
+
+        var emptyKey = await Cli("put", string.Empty, "v");
+        Assert.Equal(2, emptyKey.ExitCode);
+        Assert.Contains("key is empty", emptyKey.Error);
+
+        var unknownNode = await Cli("--target", "node9", "get", "x");
+        Assert.Equal(2, unknownNode.ExitCode);
+        Assert.Contains("node1, node2, node3", unknownNode.Error);
+
+        var nobody = await Cli("--target", $"127.0.0.1:{PortAllocator.Next()}", "get", "x");
+        Assert.Equal(3, nobody.ExitCode);
+        Assert.Contains("Unavailable", nobody.Error);
+    }
+
+    [Fact]
+    public async Task Scripted_repl_session_sets_gets_prints_and_survives_a_bad_command()
+    {
+        var prefix = $"repl{Guid.NewGuid():N}";
+        var script = string.Join('\n',
+            $"SET {prefix}x 1",
+            $"SET {prefix}x 2",
+            $"GET {prefix}x",
+            $"print {prefix}",
+            "FROB everything",
+            "SET",
+            $"set {prefix}y \"hello world\"",
+            $"USE node3",
+            $"GET {prefix}y",
+            "EXIT",
+            $"SET {prefix}z never") + "\n";
+
+        var session = await CliWithInput(script, "repl");
+
+        Assert.Equal(0, session.ExitCode);
+        var lines = session.Output.Trim().Split('\n');
+        Assert.StartsWith("OK (revision ", lines[0]);
+        Assert.StartsWith("OK (revision ", lines[1]);
+        Assert.Equal("2", lines[2]);
+        Assert.Equal($"{prefix}x=2", lines[3]);
+        Assert.Contains("unknown command 'FROB'", lines[4]);
+        Assert.Contains("usage: SET key value", lines[5]);
+        Assert.StartsWith("using node3", lines[7]);
+        Assert.Equal("hello world", lines[8]);
+        Assert.Equal(9, lines.Length);
+        Assert.False((await fixture.App.CreateKvClient("node1").GetAsync($"{prefix}z")).Found);
+    }
+
+    [Fact]
+    public async Task Short_bench_emits_json_with_throughput_for_each_kind()
+    {
+        var bench = await Cli("bench", "--clients", "4", "--ops", "200", "--warmup", "0", "--keys", "50",
+            "--workload", "put,get-linearizable,get-serializable,mixed", "--baseline", "broker", "--output", "json");
+
+        Assert.True(bench.ExitCode == 0, bench.Error);
+        using var document = JsonDocument.Parse(bench.Output);
+        var results = document.RootElement.GetProperty("results").EnumerateArray().ToDictionary(r => r.GetProperty("kind").GetString()!);
+        Assert.Equal(["broker-baseline", "get-linearizable", "get-serializable", "mixed", "put"], results.Keys.Order());
+        foreach (var (kind, result) in results)
+        {
+            Assert.True(result.GetProperty("opsPerSecond").GetDouble() > 0, $"{kind} has no throughput");
+            Assert.Equal(200, result.GetProperty("operations").GetInt64());
+            Assert.True(result.GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0);
+        }
+
+        Assert.Equal(3, document.RootElement.GetProperty("ratios").GetArrayLength());
+        Assert.True(document.RootElement.GetProperty("replicationLagMs").GetProperty("samples").GetInt32() >= 0);
+    }
+
+    private Task<(int ExitCode, string Output, string Error)> Cli(params string[] arguments) => CliWithInput(null, arguments);
+
+    private async Task<(int ExitCode, string Output, string Error)> CliWithInput(string? stdin, params string[] arguments)
+    {
+        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
+        await using var cli = ManagedProcess.Start(DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(CliTests).Assembly), arguments, environment));
+        if (stdin is not null)
+        {
+            await cli.WriteToStandardInputAsync(stdin);
+        }
+
+        await cli.CloseStandardInputAsync();
+        var exitCode = await cli.Exited.WaitAsync(Patience);
+        await Task.Delay(100);
+        var output = cli.RecentOutput;
+        return (exitCode, string.Join('\n', output.Where(l => !l.IsError).Select(l => l.Text)), string.Join('\n', output.Where(l => l.IsError).Select(l => l.Text)));
+    }
+}

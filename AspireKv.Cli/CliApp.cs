@@ -105,11 +105,11 @@ internal static class CliApp
         CliContext NewContext(ParseResult p) => new(TargetResolver.FromEnvironment(), p.GetValue(target), p.GetValue(timeout), NewOutput(p));
         Consistency ConsistencyOf(string? value) => value == "serializable" ? Consistency.Serializable : Consistency.Linearizable;
 
-        put.SetAction((p, _) => Run(stderr, NewContext, p, c => KeyValueVerbs.PutAsync(c, p.GetValue(putKey)!, ValueSource.Read(p.GetValue(putValue)!, Console.OpenStandardInput), p.GetValue(ifRevision))));
-        get.SetAction((p, _) => Run(stderr, NewContext, p, c => KeyValueVerbs.GetAsync(c, p.GetValue(getKey)!, ConsistencyOf(p.GetValue(consistency)))));
-        del.SetAction((p, _) => Run(stderr, NewContext, p, c => KeyValueVerbs.DeleteAsync(c, p.GetValue(delKey)!, p.GetValue(delPrefix))));
-        list.SetAction((p, _) => Run(stderr, NewContext, p, c => KeyValueVerbs.ListAsync(c, p.GetValue(listPrefix) ?? string.Empty, p.GetValue(limit), p.GetValue(keysOnly), ConsistencyOf(p.GetValue(listConsistency)))));
-        status.SetAction((p, _) => Run(stderr, NewContext, p, StatusVerb.RunAsync));
+        put.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("put", c, () => KeyValueVerbs.PutAsync(c, p.GetValue(putKey)!, ValueSource.Read(p.GetValue(putValue)!, Console.OpenStandardInput), p.GetValue(ifRevision)))));
+        get.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("get", c, () => KeyValueVerbs.GetAsync(c, p.GetValue(getKey)!, ConsistencyOf(p.GetValue(consistency))))));
+        del.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("del", c, () => KeyValueVerbs.DeleteAsync(c, p.GetValue(delKey)!, p.GetValue(delPrefix)))));
+        list.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("list", c, () => KeyValueVerbs.ListAsync(c, p.GetValue(listPrefix) ?? string.Empty, p.GetValue(limit), p.GetValue(keysOnly), ConsistencyOf(p.GetValue(listConsistency))))));
+        status.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("status", c, () => StatusVerb.RunAsync(c))));
         Task<int> Repl(ParseResult p, CancellationToken ct) =>
             Run(stderr, NewContext, p, c => new ReplSession(c, stdin, interactive: !Console.IsInputRedirected && stdin == Console.In).RunAsync(ct));
         repl.SetAction(Repl);
@@ -166,6 +166,17 @@ internal static class CliApp
             stderr.WriteLine($"error: {ex.Message}");
             return ExitCodes.Usage;
         }
+    }
+
+    /// <summary>Runs a one-shot verb under a span of its own, exported when there is somewhere to export to.</summary>
+    private static async Task<int> Traced(string verb, CliContext context, Func<Task<int>> run)
+    {
+        using var telemetry = CliTelemetry.Start(context.Resolver);
+        using var activity = CliTelemetry.Source.StartActivity($"aspirekv {verb}", System.Diagnostics.ActivityKind.Internal);
+        var exitCode = await run().ConfigureAwait(false);
+        activity?.SetTag("aspirekv.node", context.Target.Name);
+        activity?.SetTag("process.exit.code", exitCode);
+        return exitCode;
     }
 
     private static int Positive(int value, string option) =>

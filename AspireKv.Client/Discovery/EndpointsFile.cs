@@ -30,6 +30,12 @@ public sealed class EndpointsFile
     /// <summary>The dashboard's address, when the AppHost serves one.</summary>
     public string? Dashboard { get; set; }
 
+    /// <summary>Where the dashboard takes OTLP/HTTP telemetry, so that a CLI can send its spans there too.</summary>
+    public string? Otlp { get; set; }
+
+    /// <summary>The <c>OTEL_EXPORTER_OTLP_HEADERS</c> value that goes with <see cref="Otlp"/>.</summary>
+    public string? OtlpHeaders { get; set; }
+
     /// <summary>Resources by name, each with its endpoints by name.</summary>
     public SortedDictionary<string, ResourceEntry> Resources { get; set; } = new(StringComparer.Ordinal);
 

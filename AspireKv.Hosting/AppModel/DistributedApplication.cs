@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using AspireKv.Client.Discovery;
+using AspireKv.Hosting.Dashboard;
 using AspireKv.Hosting.Processes;
 using AspireKv.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
@@ -58,11 +59,8 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// <summary>Receives every resource's log lines; the console by default.</summary>
     public Action<LogLine>? Output { get; set; }
 
-    /// <summary>Raised once every resource is running and healthy.</summary>
-    public event Func<DistributedApplication, Task>? Started;
-
-    /// <summary>Raised before the resources stop.</summary>
-    public event Func<DistributedApplication, Task>? Stopping;
+    /// <summary>The dashboard, while it serves.</summary>
+    public DashboardServer? Dashboard { get; private set; }
 
     /// <summary>Called from the AppHost's Program.cs; the calling assembly is the AppHost, whose build recorded where the nodes are.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
@@ -107,6 +105,15 @@ public sealed class DistributedApplication : IAsyncDisposable
 
         _started = true;
         PrepareStateDirectory();
+        if (Options.DashboardEnabled)
+        {
+            Dashboard = new DashboardServer(this, Options.DashboardPort);
+            await Dashboard.StartAsync(cancellationToken).ConfigureAwait(false);
+            Context.OtlpEndpoint = Dashboard.OtlpEndpoint;
+            Context.OtlpHeaders = $"{DashboardServer.ApiKeyHeader}={Dashboard.OtlpApiKey}";
+            _console?.Say($"Dashboard: {Dashboard.LoginUrl}");
+        }
+
         foreach (var node in Resources.OfType<NodeResource>().Where(n => n.Broker is not null))
         {
             // Nodes always wait for their broker.
@@ -129,10 +136,6 @@ public sealed class DistributedApplication : IAsyncDisposable
 
         var all = Resources.Select(StartInOrder).ToList();
         await Task.WhenAll(all).ConfigureAwait(false);
-        if (Started is { } started)
-        {
-            await started(this).ConfigureAwait(false);
-        }
 
         WriteEndpointsFile();
         _healthLoop = Task.Run(() => WatchHealthAsync(_stopping.Token), CancellationToken.None);
@@ -144,10 +147,6 @@ public sealed class DistributedApplication : IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _healthLoop.ConfigureAwait(false);
-        if (Stopping is { } stopping)
-        {
-            await stopping(this).ConfigureAwait(false);
-        }
 
         TryDelete(Options.EndpointsFile);
         await Task.WhenAll(Resources.Where(r => !Resources.Any(d => d.WaitsFor.Contains(r))).Select(StopQuietlyAsync)).ConfigureAwait(false);
@@ -155,6 +154,12 @@ public sealed class DistributedApplication : IAsyncDisposable
         foreach (var broker in Resources.OfType<RabbitMqResource>())
         {
             await broker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Dashboard is not null)
+        {
+            await Dashboard.DisposeAsync().ConfigureAwait(false);
+            Dashboard = null;
         }
 
         _lock?.Dispose();
@@ -304,12 +309,11 @@ public sealed class DistributedApplication : IAsyncDisposable
             file.Resources[resource.Name] = entry;
         }
 
-        file.Dashboard = DashboardUrl?.ToString();
+        file.Dashboard = Dashboard?.Url.ToString();
+        file.Otlp = Dashboard?.OtlpEndpoint.ToString().TrimEnd('/');
+        file.OtlpHeaders = Context.OtlpHeaders;
         file.Save(Options.EndpointsFile);
     }
-
-    /// <summary>Set by the dashboard when it serves; recorded in the discovery file.</summary>
-    public Uri? DashboardUrl { get; set; }
 
     private async Task WatchHealthAsync(CancellationToken stopping)
     {

@@ -17,4 +17,7 @@ public sealed class DistributedApplicationContext
 
     /// <summary>Where nodes send OTLP telemetry; null when nothing collects it.</summary>
     public Uri? OtlpEndpoint { get; set; }
+
+    /// <summary>The <c>OTEL_EXPORTER_OTLP_HEADERS</c> value that goes with <see cref="OtlpEndpoint"/>.</summary>
+    public string? OtlpHeaders { get; set; }
 }

@@ -112,8 +112,14 @@ public sealed class NodeResource : Resource
         var environment = new Dictionary<string, string?>(_environment);
         if (context.OtlpEndpoint is { } otlp)
         {
+            // As an Aspire AppHost does in development: export to the dashboard, often.
             environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.ToString().TrimEnd('/');
             environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            environment["OTEL_EXPORTER_OTLP_HEADERS"] = context.OtlpHeaders;
+            environment["OTEL_TRACES_SAMPLER"] = "always_on";
+            environment["OTEL_METRIC_EXPORT_INTERVAL"] = "1000";
+            environment["OTEL_BSP_SCHEDULE_DELAY"] = "500";
+            environment["OTEL_BLRP_SCHEDULE_DELAY"] = "500";
         }
 
         environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={Name}-{Guid.NewGuid().ToString("N")[..8]}";

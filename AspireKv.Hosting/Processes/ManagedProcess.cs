@@ -193,16 +193,17 @@ public sealed class ManagedProcess : IAsyncDisposable
     }
 }
 
-/// <summary>A bounded buffer of the most recent log lines.</summary>
+/// <summary>A bounded buffer of the most recent log lines, each numbered so a reader can ask for what is new.</summary>
 public sealed class LogBuffer(int capacity)
 {
-    private readonly Queue<LogLine> _lines = new();
+    private readonly Queue<(long Sequence, LogLine Line)> _lines = new();
+    private long _sequence;
 
     public void Add(LogLine line)
     {
         lock (_lines)
         {
-            _lines.Enqueue(line);
+            _lines.Enqueue((++_sequence, line));
             while (_lines.Count > capacity)
             {
                 _lines.Dequeue();
@@ -214,7 +215,16 @@ public sealed class LogBuffer(int capacity)
     {
         lock (_lines)
         {
-            return [.. _lines];
+            return [.. _lines.Select(l => l.Line)];
+        }
+    }
+
+    /// <summary>The lines numbered after <paramref name="sequence"/>, with their numbers.</summary>
+    public IReadOnlyList<(long Sequence, LogLine Line)> After(long sequence)
+    {
+        lock (_lines)
+        {
+            return [.. _lines.Where(l => l.Sequence > sequence)];
         }
     }
 }

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
 using AspireKv.Client;
 using AspireKv.Grpc;
 using AspireKv.Grpc.Server;
+using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
@@ -20,6 +22,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
 
     public async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
+        Count("put");
         _validate.Key(request.Key);
         _validate.Value(request.Value.Length);
         if (request.HasExpectedModRevision)
@@ -47,6 +50,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
 
     public async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
+        Count("get");
         _validate.Key(request.Key);
         _validate.Consistency(request.Consistency);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
@@ -56,6 +60,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
 
     public async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
+        Count("delete");
         _validate.Key(request.Key);
         var result = await ProposeAsync(new Command { Delete = new DeleteOp { Key = request.Key, Prefix = request.Prefix } }, context).ConfigureAwait(false);
         return new DeleteResponse { Deleted = result.Deleted, Revision = result.Revision };
@@ -63,6 +68,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
 
     public async Task<ListResponse> List(ListRequest request, ServerCallContext context)
     {
+        Count("list");
         _validate.Prefix(request.Prefix);
         _validate.Limit(request.Limit);
         _validate.Consistency(request.Consistency);
@@ -137,9 +143,11 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             return;
         }
 
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await replica.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
+            NodeDiagnostics.BarrierWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         catch (ReplicaUnavailableException ex)
         {
@@ -158,6 +166,9 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             throw new RpcException(StatusCode.Unavailable, ex.Message);
         }
     }
+
+    private static void Count(string method) =>
+        NodeDiagnostics.Operations.Add(1, new KeyValuePair<string, object?>("rpc.method", method));
 
     private static string Quote(string key) => key.Length <= 80 ? $"'{key}'" : $"'{key[..80]}…' ({key.Length} characters)";
 }

@@ -1,6 +1,7 @@
 using AspireKv.Client;
 using AspireKv.Client.Discovery;
 using AspireKv.Grpc.Server;
+using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Grpc;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.RabbitMq;
@@ -61,6 +62,7 @@ public static class NodeHostingExtensions
             inMemory ? null : LoadSnapshot(sp.GetRequiredService<SnapshotStore>(), sp.GetRequiredService<ILogger<SnapshotStore>>())));
         builder.Services.AddHostedService(sp => new ReplicaHostedService(
             sp.GetRequiredService<Replica>(),
+            sp.GetRequiredService<IReplicationLog>(),
             inMemory ? null : sp.GetRequiredService<SnapshotStore>(),
             sp.GetRequiredService<IOptions<NodeOptions>>(),
             sp.GetRequiredService<ILogger<ReplicaHostedService>>()));
@@ -111,7 +113,8 @@ public static class NodeHostingExtensions
 /// Starts the replica with the host, writes a snapshot now and then while it runs, and on
 /// shutdown stops it (failing what is still pending) and writes a last snapshot.
 /// </summary>
-internal sealed class ReplicaHostedService(Replica replica, SnapshotStore? snapshots, IOptions<NodeOptions> options, ILogger<ReplicaHostedService> logger) : IHostedService
+internal sealed class ReplicaHostedService(
+    Replica replica, IReplicationLog log, SnapshotStore? snapshots, IOptions<NodeOptions> options, ILogger<ReplicaHostedService> logger) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _snapshotLoop = Task.CompletedTask;
@@ -120,6 +123,7 @@ internal sealed class ReplicaHostedService(Replica replica, SnapshotStore? snaps
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await replica.StartAsync(cancellationToken).ConfigureAwait(false);
+        NodeDiagnostics.Observe(replica, log);
         if (snapshots is not null)
         {
             _snapshotOffset = replica.Inspect(s => s.AppliedOffset);

@@ -6,6 +6,9 @@ namespace AspireKv.Node.Replication;
 /// </summary>
 public interface IReplicationLog : IAsyncDisposable
 {
+    /// <summary>Where entries go, for telemetry: the exchange's name.</summary>
+    string Destination { get; }
+
     /// <summary>Whether the log can be written now, and why not.</summary>
     LogAvailability Availability { get; }
 

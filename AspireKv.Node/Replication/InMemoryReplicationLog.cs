@@ -12,6 +12,8 @@ public sealed class InMemoryReplicationLog : IReplicationLog
     private long _firstOffset;
     private TaskCompletionSource _appended = NewSignal();
 
+    public string Destination => "in-memory";
+
     public LogAvailability Availability => LogAvailability.Available;
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
+using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
 using Google.Protobuf;
@@ -91,11 +92,13 @@ public sealed class Replica : IAsyncDisposable
         ThrowIfCannotWrite();
         var id = Guid.NewGuid();
         command.Id = UnsafeByteOperations.UnsafeWrap(id.ToByteArray());
-        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity)
+        using var propose = NodeDiagnostics.StartPropose(command);
+        if ((propose ?? Activity.Current) is { IdFormat: ActivityIdFormat.W3C } activity)
         {
             command.Traceparent = activity.Id!;
         }
 
+        NodeDiagnostics.Proposals.Add(1, new KeyValuePair<string, object?>("aspirekv.operation", NodeDiagnostics.Operation(command)));
         var completion = new TaskCompletionSource<CommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = completion;
         _proposals.Writer.TryWrite(command);
@@ -237,7 +240,14 @@ public sealed class Replica : IAsyncDisposable
                     continue;
                 }
 
-                _ = AppendAsync(entry, cancellationToken);
+                entry.ProposedAtUnixMicros = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+                NodeDiagnostics.BatchSize.Record(entry.Commands.Count);
+
+                // The publish span is current while the append starts, so the broker client's own span nests under it.
+                var previous = Activity.Current;
+                var publish = NodeDiagnostics.StartPublish(entry, _log.Destination);
+                _ = AppendAsync(entry, publish, cancellationToken);
+                Activity.Current = previous;
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -245,8 +255,9 @@ public sealed class Replica : IAsyncDisposable
         }
     }
 
-    private async Task AppendAsync(LogEntry entry, CancellationToken cancellationToken)
+    private async Task AppendAsync(LogEntry entry, Activity? publish, CancellationToken cancellationToken)
     {
+        using var span = publish;
         var bytes = LogCodec.Encode(entry);
         try
         {
@@ -270,6 +281,7 @@ public sealed class Replica : IAsyncDisposable
         catch (Exception ex)
         {
             var reason = ex is LogUnavailableException ? ex.Message : $"appending to the log failed: {ex.Message}";
+            span?.SetStatus(ActivityStatusCode.Error, reason);
             if (ex is not OperationCanceledException)
             {
                 _logger.LogWarning("Appending {Count} command(s) to the log failed: {Reason}", entry.Commands.Count, reason);
@@ -346,6 +358,7 @@ public sealed class Replica : IAsyncDisposable
 
     private void Apply(LogRecord record, List<CommandResult> results)
     {
+        var started = DateTimeOffset.UtcNow;
         var decoded = LogCodec.TryDecode(record.Payload, out var entry, out var error);
         bool applied;
         lock (_gate)
@@ -375,6 +388,7 @@ public sealed class Replica : IAsyncDisposable
             return;
         }
 
+        NodeDiagnostics.RecordApply(NodeId, record.Offset, entry, results, started);
         if (entry.Origin == NodeId)
         {
             for (var i = 0; i < results.Count; i++)

@@ -172,6 +172,8 @@ public sealed class ReplicaTests : IAsyncLifetime
 
         public LogAvailability Availability { get; set; } = LogAvailability.Available;
 
+        public string Destination => "gated";
+
         public bool FailAppends { get; set; }
 
         /// <summary>Fail this many appends, as a lost confirm would, after the entry reached the log.</summary>

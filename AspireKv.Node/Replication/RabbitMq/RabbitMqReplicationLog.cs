@@ -55,6 +55,8 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
 
     public LogAvailability Availability => _availability;
 
+    public string Destination => _options.Exchange;
+
     /// <summary>Checks an AMQP URI and says what is wrong with it; the node refuses to start with a bad one.</summary>
     public static Uri ParseConnectionString(string connectionString)
     {

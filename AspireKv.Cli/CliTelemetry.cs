@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using AspireKv.Cli.Targeting;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace AspireKv.Cli;
+
+/// <summary>
+/// Traces a one-shot verb, so that a Put started here shows as one trace from the CLI through
+/// the node and the broker to every replica. Spans go where <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>
+/// says, or else to the dashboard of the AppHost the CLI found.
+/// </summary>
+internal static class CliTelemetry
+{
+    public static readonly ActivitySource Source = new("AspireKv.Cli");
+
+    /// <summary>Starts exporting when there is somewhere to export to; dispose to flush.</summary>
+    public static IDisposable? Start(TargetResolver resolver)
+    {
+        var endpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } configured ? configured : resolver.Endpoints?.Otlp;
+        if (string.IsNullOrEmpty(endpoint))
+        {
+            return null;
+        }
+
+        var headers = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } h ? h : resolver.Endpoints?.OtlpHeaders;
+        var protocol = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL") == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+        return OpenTelemetrySdk.Create(otel => otel
+            .ConfigureResource(r => r.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "aspirekv-cli"))
+            .WithTracing(tracing => tracing
+                .SetSampler(new AlwaysOnSampler())
+                .AddSource("AspireKv.*", "System.Net.Http")
+                .AddOtlpExporter(o =>
+                {
+                    o.Protocol = protocol;
+                    o.Endpoint = new Uri(protocol == OtlpExportProtocol.HttpProtobuf ? endpoint.TrimEnd('/') + "/v1/traces" : endpoint);
+                    o.Headers = headers;
+                    o.ExportProcessorType = ExportProcessorType.Simple;
+                })));
+    }
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using AspireKv.Client.Discovery;
+using AspireKv.Hosting;
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.EndToEndTests;
+
+/// <summary>Telemetry from every process reaches the AppHost's dashboard, and one Put is one trace across the replicas.</summary>
+[Collection(TopologyCollection.Name)]
+public sealed class TelemetryTests(TopologyFixture fixture)
+{
+    [Fact]
+    public async Task Put_through_the_cli_is_one_trace_with_an_apply_span_on_every_replica()
+    {
+        var key = $"traced/{Guid.NewGuid():N}";
+        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
+        var (exitCode, output) = await ManagedProcess.RunToExitAsync(
+            DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(TelemetryTests).Assembly), ["--target", "node1", "put", key, "traced"], environment),
+            TimeSpan.FromMinutes(2));
+        Assert.True(exitCode == 0, output);
+        var revision = long.Parse(output[(output.IndexOf("revision ", StringComparison.Ordinal) + 9)..].TrimEnd(')', '\n', '\r'), CultureInfo.InvariantCulture);
+
+        using var dashboard = new DashboardClient(fixture.App.Application.Dashboard!);
+        await dashboard.SignInAsync();
+        var spans = await WaitForTraceAsync(dashboard, revision);
+
+        var services = spans.Select(s => s.GetProperty("service").GetString()).Distinct().ToList();
+        Assert.Contains("aspirekv-cli", services);
+        Assert.Contains(spans, s => s.GetProperty("service").GetString() == "aspirekv-cli" && s.GetProperty("kind").GetString() == "client");
+        Assert.Contains(spans, s => s.GetProperty("service").GetString() == "node1" && s.GetProperty("name").GetString() == "aspirekv.v1.KeyValue/Put" && s.GetProperty("kind").GetString() == "server");
+        Assert.Contains(spans, s => s.GetProperty("service").GetString() == "node1" && s.GetProperty("kind").GetString() == "producer");
+        foreach (var node in new[] { "node1", "node2", "node3" })
+        {
+            Assert.Contains(spans, s => s.GetProperty("service").GetString() == node && s.GetProperty("name").GetString() == "aspirekv.apply put");
+        }
+
+        Assert.Single(spans.Select(s => s.GetProperty("traceId").GetString()).Distinct());
+    }
+
+    [Fact]
+    public async Task Dashboard_receives_the_nodes_metrics_and_logs()
+    {
+        using var dashboard = new DashboardClient(fixture.App.Application.Dashboard!);
+        await dashboard.SignInAsync();
+        await fixture.App.CreateKvClient("node2").PutAsync("metrics/probe", "1");
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        JsonElement revisions;
+        do
+        {
+            await Task.Delay(500);
+            revisions = await dashboard.GetAsync("/api/metrics?name=aspirekv.applied_revision");
+        }
+        while (revisions.EnumerateObject().Count() < 3 && DateTime.UtcNow < deadline);
+
+        Assert.Equal(["node1", "node2", "node3"], revisions.EnumerateObject().Select(p => p.Name).Order());
+        var names = (await dashboard.GetAsync("/api/metrics/names")).EnumerateArray().Select(n => n.GetString()).ToList();
+        Assert.Contains("aspirekv.operations", names);
+        Assert.Contains("aspirekv.proposals", names);
+        Assert.Contains("kestrel.active_connections", names);
+        var logs = await dashboard.GetAsync("/api/logs");
+        Assert.Contains(logs.EnumerateArray(), l => l.GetProperty("message").GetString()!.Contains("is serving", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Dashboard_refuses_callers_without_the_token_and_otlp_without_the_key()
+    {
+        var server = fixture.App.Application.Dashboard!;
+        using var anonymous = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+
+        using var page = await anonymous.GetAsync(new Uri(server.Url, "/api/resources"));
+        using var wrongToken = await anonymous.GetAsync(new Uri(server.Url, "/login?t=not-the-token"));
+        using var otlp = await anonymous.PostAsync(new Uri(server.OtlpEndpoint, "/v1/traces"), new ByteArrayContent([]));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, page.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongToken.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, otlp.StatusCode);
+        Assert.Equal(IPAddress.Loopback.ToString(), server.OtlpEndpoint.Host);
+    }
+
+    private static async Task<List<JsonElement>> WaitForTraceAsync(DashboardClient dashboard, long revision)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var seen = "nothing yet";
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (var trace in (await dashboard.GetAsync("/api/traces")).EnumerateArray().Where(t => t.GetProperty("root").GetString()!.StartsWith("aspirekv-cli", StringComparison.Ordinal)))
+            {
+                var spans = (await dashboard.GetAsync($"/api/traces/{trace.GetProperty("traceId").GetString()}")).EnumerateArray().ToList();
+                var applies = spans.Where(s => s.GetProperty("name").GetString() == "aspirekv.apply put"
+                    && s.GetProperty("attributes").TryGetProperty("aspirekv.revision", out var r) && r.GetString() == revision.ToString(CultureInfo.InvariantCulture)).ToList();
+                if (applies.Count > 0)
+                {
+                    seen = $"{spans.Count} spans from {string.Join(", ", spans.Select(s => s.GetProperty("service").GetString()).Distinct())}";
+                    if (applies.Count == 3)
+                    {
+                        return spans;
+                    }
+                }
+            }
+
+            await Task.Delay(500);
+        }
+
+        throw new TimeoutException($"No trace with an apply span of revision {revision} on all three nodes reached the dashboard; saw {seen}.");
+    }
+}

@@ -14,6 +14,7 @@ namespace AspireKv.Cli.Bench;
 internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> targets, Func<Uri, KvClient> clients, TextWriter progress)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+    private const long MaxFailedOperations = 10_000;
 
     public async Task<BenchReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -66,6 +67,7 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
         }
 
         long issued = 0;
+        long failed = 0;
         var histograms = new LatencyHistogram[options.Clients];
         var errors = new long[options.Clients];
         var completed = new long[options.Clients];
@@ -94,6 +96,16 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
                 catch (RpcException)
                 {
                     errors[i]++;
+                    if (operations > 0)
+                    {
+                        // --ops counts operations that succeeded: give the failed one back, within reason.
+                        if (Interlocked.Increment(ref failed) > MaxFailedOperations)
+                        {
+                            break;
+                        }
+
+                        Interlocked.Decrement(ref issued);
+                    }
                 }
             }
         }, CancellationToken.None)).ToList();
@@ -118,7 +130,18 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
             int index;
             while ((index = Interlocked.Increment(ref next)) < keys.Length)
             {
-                await client.PutAsync(new PutRequest { Key = keys[index], Value = value }, CallTimeout, cancellationToken).ConfigureAwait(false);
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        await client.PutAsync(new PutRequest { Key = keys[index], Value = value }, CallTimeout, cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (RpcException ex) when (attempt < 5 && ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+                    {
+                        await Task.Delay(200 * attempt, cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
         }, cancellationToken))).ConfigureAwait(false);
     }

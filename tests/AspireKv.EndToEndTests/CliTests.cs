@@ -154,7 +154,7 @@ public sealed class CliTests(TopologyFixture fixture)
         var bench = await Cli("bench", "--clients", "4", "--ops", "200", "--warmup", "0", "--keys", "50",
             "--workload", "put,get-linearizable,get-serializable,mixed", "--baseline", "broker", "--output", "json");
 
-        Assert.True(bench.ExitCode == 0, bench.Error);
+        Assert.True(bench.ExitCode == 0, $"exit {bench.ExitCode}: {bench.Error}\n{bench.Output}");
         using var document = JsonDocument.Parse(bench.Output);
         var results = document.RootElement.GetProperty("results").EnumerateArray().ToDictionary(r => r.GetProperty("kind").GetString()!);
         Assert.Equal(["broker-baseline", "get-linearizable", "get-serializable", "mixed", "put"], results.Keys.Order());

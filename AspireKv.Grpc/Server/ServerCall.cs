@@ -40,32 +40,53 @@ internal sealed class ServerCall<TRequest, TResponse> : IServerStreamWriter<TRes
         using var activity = StartActivity();
         var status = Status.Ok;
         ServerCallContext? context = null;
+        TimeSpan? timeout;
         try
         {
-            var timeout = ParseTimeout();
-            using var deadline = timeout is { } t ? new CancellationTokenSource(t) : null;
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(_http.RequestAborted, deadline?.Token ?? CancellationToken.None);
-            var deadlineUtc = timeout is { } span ? DateTime.UtcNow + span : DateTime.MaxValue;
-            context = new ServerCallContext(_http, _method.FullName, deadlineUtc, ReadRequestHeaders(), linked.Token, WriteResponseHeadersAsync);
-
-            var work = body(this, context);
-            try
-            {
-                await (deadline is null ? work : work.WaitAsync(deadline.Token)).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                status = ToStatus(ex, deadline, context);
-                if (!work.IsCompleted)
-                {
-                    // The handler outlived its deadline; it sees the cancelled token. Observe its end.
-                    _ = work.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-                }
-            }
+            timeout = ParseTimeout();
         }
         catch (RpcException ex)
         {
-            status = ex.Status;
+            await CompleteAsync(ex.Status, null).ConfigureAwait(false);
+            GrpcDiagnostics.Stop(activity, ex.Status);
+            return;
+        }
+
+        var deadline = timeout is { } t ? new CancellationTokenSource(t) : null;
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(_http.RequestAborted, deadline?.Token ?? CancellationToken.None);
+        var deadlineUtc = timeout is { } span ? DateTime.UtcNow + span : DateTime.MaxValue;
+        context = new ServerCallContext(_http, _method.FullName, deadlineUtc, ReadRequestHeaders(), linked.Token, WriteResponseHeadersAsync);
+
+        var work = body(this, context);
+        try
+        {
+            await (deadline is null ? work : work.WaitAsync(deadline.Token)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            status = ToStatus(ex, deadline, context);
+        }
+
+        if (work.IsCompleted)
+        {
+            linked.Dispose();
+            deadline?.Dispose();
+        }
+        else
+        {
+            // The handler outlived its deadline. Cancel its token here rather than rely on the order
+            // in which the deadline's callbacks run, and keep the sources alive until it ends.
+            await linked.CancelAsync().ConfigureAwait(false);
+            _ = work.ContinueWith(
+                t =>
+                {
+                    _ = t.Exception;
+                    linked.Dispose();
+                    deadline?.Dispose();
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default);
         }
 
         await CompleteAsync(status, context?.ResponseTrailers).ConfigureAwait(false);

@@ -14,7 +14,6 @@ namespace AspireKv.Cli.Bench;
 internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> targets, Func<Uri, KvClient> clients, TextWriter progress)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
-    private const long MaxFailedOperations = 10_000;
 
     public async Task<BenchReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -58,68 +57,22 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
         options.BrokerConnectionString
         ?? throw new CliException(ExitCodes.Usage, "--baseline broker needs the broker: run it next to an AppHost (its endpoints file names the broker) or pass --broker amqp://user:pass@host:port.");
 
-    private async Task<WorkloadResult> RunWorkloadAsync(OperationKind kind, string[] keys, ByteString value, TimeSpan duration, long operations, CancellationToken cancellationToken)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (operations == 0)
+    private Task<WorkloadResult> RunWorkloadAsync(OperationKind kind, string[] keys, ByteString value, TimeSpan duration, long operations, CancellationToken cancellationToken) =>
+        ClosedLoop.RunAsync(kind, options.Clients, duration, operations, i =>
         {
-            stop.CancelAfter(duration);
-        }
-
-        long issued = 0;
-        long failed = 0;
-        var histograms = new LatencyHistogram[options.Clients];
-        var errors = new long[options.Clients];
-        var completed = new long[options.Clients];
-        var started = Stopwatch.GetTimestamp();
-        var loops = Enumerable.Range(0, options.Clients).Select(i => Task.Run(async () =>
-        {
-            var histogram = histograms[i] = new LatencyHistogram();
             var client = clients(targets[i % targets.Count].Address);
             var random = new Random(unchecked((i * 7919) + Environment.TickCount));
-            while (!stop.IsCancellationRequested && (operations == 0 || Interlocked.Increment(ref issued) <= operations))
+            return () =>
             {
                 var key = keys[random.Next(keys.Length)];
-                var op = kind == OperationKind.Mixed ? (OperationKind)random.Next(3) : kind;
-                var begin = Stopwatch.GetTimestamp();
-                try
+                return (kind == OperationKind.Mixed ? (OperationKind)random.Next(3) : kind) switch
                 {
-                    await (op switch
-                    {
-                        OperationKind.Put => (Task)client.PutAsync(new PutRequest { Key = key, Value = value }, CallTimeout),
-                        OperationKind.GetLinearizable => client.GetAsync(key, Consistency.Linearizable, CallTimeout),
-                        _ => client.GetAsync(key, Consistency.Serializable, CallTimeout),
-                    }).ConfigureAwait(false);
-                    histogram.Record((long)Stopwatch.GetElapsedTime(begin).TotalMicroseconds);
-                    completed[i]++;
-                }
-                catch (RpcException)
-                {
-                    errors[i]++;
-                    if (operations > 0)
-                    {
-                        // --ops counts operations that succeeded: give the failed one back, within reason.
-                        if (Interlocked.Increment(ref failed) > MaxFailedOperations)
-                        {
-                            break;
-                        }
-
-                        Interlocked.Decrement(ref issued);
-                    }
-                }
-            }
-        }, CancellationToken.None)).ToList();
-        await Task.WhenAll(loops).ConfigureAwait(false);
-        var elapsed = Stopwatch.GetElapsedTime(started);
-
-        var merged = new LatencyHistogram();
-        foreach (var histogram in histograms)
-        {
-            merged.Add(histogram);
-        }
-
-        return new WorkloadResult(kind, completed.Sum(), errors.Sum(), elapsed, merged);
-    }
+                    OperationKind.Put => client.PutAsync(new PutRequest { Key = key, Value = value }, CallTimeout),
+                    OperationKind.GetLinearizable => client.GetAsync(key, Consistency.Linearizable, CallTimeout),
+                    _ => client.GetAsync(key, Consistency.Serializable, CallTimeout),
+                };
+            };
+        }, ex => ex is RpcException, cancellationToken);
 
     private async Task PopulateAsync(string[] keys, ByteString value, CancellationToken cancellationToken)
     {

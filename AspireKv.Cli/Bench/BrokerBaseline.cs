@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using RabbitMQ.Client;
 
 namespace AspireKv.Cli.Bench;
@@ -53,45 +52,11 @@ internal static class BrokerBaseline
         }
     }
 
-    private static async Task<WorkloadResult> PublishAsync(List<IChannel> channels, byte[] body, TimeSpan duration, long operations, CancellationToken cancellationToken)
-    {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (operations == 0)
+    private static Task<WorkloadResult> PublishAsync(List<IChannel> channels, byte[] body, TimeSpan duration, long operations, CancellationToken cancellationToken) =>
+        ClosedLoop.RunAsync(OperationKind.BrokerBaseline, channels.Count, duration, operations, i =>
         {
-            stop.CancelAfter(duration);
-        }
-
-        long issued = 0;
-        var histograms = channels.Select(_ => new LatencyHistogram()).ToArray();
-        var completed = new long[channels.Count];
-        var errors = new long[channels.Count];
-        var started = Stopwatch.GetTimestamp();
-        await Task.WhenAll(channels.Select((channel, i) => Task.Run(async () =>
-        {
+            var channel = channels[i];
             var properties = new BasicProperties();
-            while (!stop.IsCancellationRequested && (operations == 0 || Interlocked.Increment(ref issued) <= operations))
-            {
-                var begin = Stopwatch.GetTimestamp();
-                try
-                {
-                    await channel.BasicPublishAsync(Exchange, string.Empty, mandatory: true, properties, body, CancellationToken.None).ConfigureAwait(false);
-                    histograms[i].Record((long)Stopwatch.GetElapsedTime(begin).TotalMicroseconds);
-                    completed[i]++;
-                }
-                catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.PublishException or RabbitMQ.Client.Exceptions.AlreadyClosedException)
-                {
-                    errors[i]++;
-                }
-            }
-        }, CancellationToken.None))).ConfigureAwait(false);
-        var elapsed = Stopwatch.GetElapsedTime(started);
-
-        var merged = new LatencyHistogram();
-        foreach (var histogram in histograms)
-        {
-            merged.Add(histogram);
-        }
-
-        return new WorkloadResult(OperationKind.BrokerBaseline, completed.Sum(), errors.Sum(), elapsed, merged);
-    }
+            return () => channel.BasicPublishAsync(Exchange, string.Empty, mandatory: true, properties, body).AsTask();
+        }, ex => ex is RabbitMQ.Client.Exceptions.PublishException or RabbitMQ.Client.Exceptions.AlreadyClosedException, cancellationToken);
 }

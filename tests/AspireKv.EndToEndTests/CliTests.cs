@@ -1,6 +1,4 @@
 using System.Text.Json;
-using AspireKv.Client.Discovery;
-using AspireKv.Hosting;
 using AspireKv.Hosting.Processes;
 
 namespace AspireKv.EndToEndTests;
@@ -9,8 +7,6 @@ namespace AspireKv.EndToEndTests;
 [Collection(TopologyCollection.Name)]
 public sealed class CliTests(TopologyFixture fixture)
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
-
     [Fact]
     public async Task One_shot_verbs_work_and_use_the_documented_exit_codes()
     {
@@ -176,19 +172,6 @@ public sealed class CliTests(TopologyFixture fixture)
 
     private Task<(int ExitCode, string Output, string Error)> Cli(params string[] arguments) => CliWithInput(null, arguments);
 
-    private async Task<(int ExitCode, string Output, string Error)> CliWithInput(string? stdin, params string[] arguments)
-    {
-        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
-        await using var cli = ManagedProcess.Start(DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(CliTests).Assembly), arguments, environment));
-        if (stdin is not null)
-        {
-            await cli.WriteToStandardInputAsync(stdin);
-        }
-
-        await cli.CloseStandardInputAsync();
-        var exitCode = await cli.Exited.WaitAsync(Patience);
-        await Task.Delay(100);
-        var output = cli.RecentOutput;
-        return (exitCode, string.Join('\n', output.Where(l => !l.IsError).Select(l => l.Text)), string.Join('\n', output.Where(l => l.IsError).Select(l => l.Text)));
-    }
+    private Task<(int ExitCode, string Output, string Error)> CliWithInput(string? stdin, params string[] arguments) =>
+        AspireKvCli.RunAsync(fixture, stdin, arguments);
 }

@@ -1,6 +1,3 @@
-using AspireKv.Client.Discovery;
-using AspireKv.Hosting;
-using AspireKv.Hosting.Processes;
 using Microsoft.Playwright;
 
 namespace AspireKv.EndToEndTests;
@@ -68,10 +65,7 @@ public sealed class DashboardBrowserTests(TopologyFixture fixture)
 
     private async Task PutThroughTheCliAsync(string key)
     {
-        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
-        var (exitCode, output) = await ManagedProcess.RunToExitAsync(
-            DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(DashboardBrowserTests).Assembly), ["put", key, "from the browser test"], environment),
-            TimeSpan.FromMinutes(2));
-        Assert.True(exitCode == 0, output);
+        var (exitCode, _, error) = await AspireKvCli.RunAsync(fixture, null, "put", key, "from the browser test");
+        Assert.True(exitCode == 0, error);
     }
 }

@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using AspireKv.Client.Discovery;
-using AspireKv.Hosting;
-using AspireKv.Hosting.Processes;
 
 namespace AspireKv.EndToEndTests;
 
@@ -15,11 +12,8 @@ public sealed class TelemetryTests(TopologyFixture fixture)
     public async Task Put_through_the_cli_is_one_trace_with_an_apply_span_on_every_replica()
     {
         var key = $"traced/{Guid.NewGuid():N}";
-        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
-        var (exitCode, output) = await ManagedProcess.RunToExitAsync(
-            DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(TelemetryTests).Assembly), ["--target", "node1", "put", key, "traced"], environment),
-            TimeSpan.FromMinutes(2));
-        Assert.True(exitCode == 0, output);
+        var (exitCode, output, error) = await AspireKvCli.RunAsync(fixture, null, "--target", "node1", "put", key, "traced");
+        Assert.True(exitCode == 0, error);
         var revision = long.Parse(output[(output.IndexOf("revision ", StringComparison.Ordinal) + 9)..].TrimEnd(')', '\n', '\r'), CultureInfo.InvariantCulture);
 
         using var dashboard = new DashboardClient(fixture.App.Application.Dashboard!);

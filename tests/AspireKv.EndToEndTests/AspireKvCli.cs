@@ -1,0 +1,27 @@
+using AspireKv.Client.Discovery;
+using AspireKv.Hosting;
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.EndToEndTests;
+
+/// <summary>Runs the built <c>aspirekv</c> CLI as a process against the test topology, which it finds through its endpoints file.</summary>
+public static class AspireKvCli
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(TopologyFixture fixture, string? stdin, params string[] arguments)
+    {
+        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
+        await using var cli = ManagedProcess.Start(DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(AspireKvCli).Assembly), arguments, environment));
+        if (stdin is not null)
+        {
+            await cli.WriteToStandardInputAsync(stdin);
+        }
+
+        await cli.CloseStandardInputAsync();
+        var exitCode = await cli.Exited.WaitAsync(Patience);
+        await Task.Delay(100); // the last lines of output arrive after the exit
+        var output = cli.RecentOutput;
+        return (exitCode, string.Join('\n', output.Where(l => !l.IsError).Select(l => l.Text)), string.Join('\n', output.Where(l => l.IsError).Select(l => l.Text)));
+    }
+}

@@ -46,9 +46,6 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool IsRunning => Process is { HasExited: false };
 
-    /// <summary>How many times the node was started after the first.</summary>
-    public int Restarts { get; private set; } = -1;
-
     /// <summary>The environment of the node: Aspire's contract plus the node's own settings.</summary>
     public IReadOnlyDictionary<string, string?> BuildEnvironment()
     {
@@ -95,7 +92,6 @@ public sealed class NodeProcess : IAsyncDisposable
 
         Directory.CreateDirectory(Spec.DataPath);
         Process = ManagedProcess.Start(DotNetHost.Run(Name, _assemblyPath, [], BuildEnvironment()), _output);
-        Restarts++;
     }
 
     /// <summary>Waits until <c>/health</c> answers Healthy; throws with the node's last output if it exits or time runs out.</summary>

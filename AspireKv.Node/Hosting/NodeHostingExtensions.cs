@@ -16,7 +16,25 @@ namespace AspireKv.Node.Hosting;
 /// <summary>Registers and maps everything one replica node needs.</summary>
 public static class NodeHostingExtensions
 {
+    /// <summary>
+    /// Registers the node. A configuration it cannot run with (no broker, a connection string that
+    /// is not an AMQP URI) ends the process with the reason and exit code 1, not a stack trace.
+    /// </summary>
     public static WebApplicationBuilder AddKeyValueNode(this WebApplicationBuilder builder)
+    {
+        try
+        {
+            return AddKeyValueNodeCore(builder);
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine($"AspireKv.Node cannot start: {ex.Message}");
+            Environment.Exit(1);
+            throw;
+        }
+    }
+
+    private static WebApplicationBuilder AddKeyValueNodeCore(WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
         var nodeId = configuration[$"{NodeOptions.SectionName}:Id"] is { Length: > 0 } id ? id

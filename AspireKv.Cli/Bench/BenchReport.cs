@@ -7,7 +7,7 @@ namespace AspireKv.Cli.Bench;
 
 /// <summary>What a bench run measured, and how it compares with design.md's targets.</summary>
 internal sealed record BenchReport(
-    BenchOptions Options, IReadOnlyList<Target> Targets, IReadOnlyList<WorkloadResult> Results, LatencyHistogram? ReplicationLag, int LagSamples, int LagFailures)
+    BenchOptions Options, IReadOnlyList<Target> Targets, IReadOnlyList<WorkloadResult> Results, ReplicationLagSampler? ReplicationLag)
 {
     public IReadOnlyList<Ratio> Ratios
     {
@@ -64,11 +64,12 @@ internal sealed record BenchReport(
             json["secondsPerWorkload"] = Options.Duration.TotalSeconds;
         }
 
-        if (ReplicationLag is not null)
+        if (ReplicationLag is { } sampler)
         {
-            var lag = WorkloadResult.LatencyJson(ReplicationLag);
-            lag["samples"] = LagSamples;
-            lag["failures"] = LagFailures;
+            // Always there when lag was sampled, so that readers need not guess; percentiles only with samples.
+            var lag = sampler.Samples > 0 ? WorkloadResult.LatencyJson(sampler.Lag) : [];
+            lag["samples"] = sampler.Samples;
+            lag["failures"] = sampler.Failures;
             json["replicationLagMs"] = lag;
         }
 
@@ -88,11 +89,13 @@ internal sealed record BenchReport(
                 $"{BenchOptions.KindName(r.Kind),-18} {r.Operations,9} {r.OpsPerSecond,9:F0} {Ms(r.Latency, 50),8} {Ms(r.Latency, 90),8} {Ms(r.Latency, 99),8} {Ms(r.Latency, 99.9),9} {r.Errors,7}");
         }
 
-        if (ReplicationLag is not null)
+        if (ReplicationLag is { } sampler)
         {
             text.AppendLine();
-            text.AppendLine(CultureInfo.InvariantCulture,
-                $"replication lag (a Put until it is visible on every node): p50 {Ms(ReplicationLag, 50)} ms, p99 {Ms(ReplicationLag, 99)} ms, max {WorkloadResult.Milliseconds(ReplicationLag.Max):F3} ms ({LagSamples} samples)");
+            text.AppendLine(sampler.Samples > 0
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"replication lag (a Put until it is visible on every node): p50 {Ms(sampler.Lag, 50)} ms, p99 {Ms(sampler.Lag, 99)} ms, max {WorkloadResult.Milliseconds(sampler.Lag.Max):F3} ms ({sampler.Samples} samples)")
+                : "replication lag: no sample finished while the Puts ran; run them longer to measure it");
         }
 
         if (Ratios.Count > 0)

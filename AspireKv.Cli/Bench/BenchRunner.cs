@@ -29,6 +29,7 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
         }
 
         var populated = false;
+        var sampled = false;
         foreach (var kind in options.Workloads)
         {
             if (kind != OperationKind.Put && !populated)
@@ -43,14 +44,16 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
 
             progress.WriteLine($"{BenchOptions.KindName(kind)}: measuring {(options.Operations > 0 ? $"{options.Operations} operations" : Durations.Describe(options.Duration))}...");
             using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var sampler = kind is OperationKind.Put or OperationKind.Mixed && targets.Count > 1 ? lag.RunAsync(sampling.Token) : Task.CompletedTask;
+            var samples = kind is OperationKind.Put or OperationKind.Mixed && targets.Count > 1;
+            sampled |= samples;
+            var sampler = samples ? lag.RunAsync(sampling.Token) : Task.CompletedTask;
             var result = await RunWorkloadAsync(kind, keys, value, options.Duration, options.Operations, cancellationToken).ConfigureAwait(false);
             await sampling.CancelAsync().ConfigureAwait(false);
             await sampler.ConfigureAwait(false);
             results.Add(result);
         }
 
-        return new BenchReport(options, targets, results, lag.Samples > 0 ? lag.Lag : null, lag.Samples, lag.Failures);
+        return new BenchReport(options, targets, results, sampled ? lag : null);
     }
 
     private string ResolveBroker() =>

@@ -65,6 +65,21 @@ public sealed class CliTests : IDisposable
         Assert.Equal(20, a.Percentile(50));
     }
 
+    [Fact]
+    public void Bench_report_always_says_how_many_lag_samples_it_has()
+    {
+        var sampler = new ReplicationLagSampler([], _ => throw new InvalidOperationException());
+        var put = new WorkloadResult(OperationKind.Put, 10, 0, TimeSpan.FromSeconds(1), new LatencyHistogram());
+        var report = new BenchReport(new BenchOptions(), [], [put], sampler);
+
+        var json = report.ToJson();
+
+        Assert.Equal(0, (int)json["replicationLagMs"]!["samples"]!);
+        Assert.Null(json["replicationLagMs"]!["p99"]);
+        Assert.Contains("no sample finished", report.ToText());
+        Assert.Null(new BenchReport(new BenchOptions(), [], [put], null).ToJson()["replicationLagMs"]);
+    }
+
     [Theory]
     [InlineData("SET x 1", "SET", "x", "1")]
     [InlineData("set x hello world", "SET", "x", "hello world")]

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AspireKv.Grpc.Protocol;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -69,8 +68,7 @@ public static class GrpcEndpointRouteBuilderExtensions
 
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = GrpcProtocol.ContentType;
-        context.Response.Headers[GrpcProtocol.StatusHeader] = ((int)StatusCode.Unimplemented).ToString(CultureInfo.InvariantCulture);
-        context.Response.Headers[GrpcProtocol.MessageHeader] = PercentEncoding.Encode(message);
+        StatusWriter.WriteHeaders(context.Response, new Status(StatusCode.Unimplemented, message));
         return Task.CompletedTask;
     }
 }

@@ -190,30 +190,11 @@ internal sealed class ServerCall<TRequest, TResponse> : IServerStreamWriter<TRes
             if (!response.HasStarted)
             {
                 PrepareResponseHeaders();
-                response.Headers[GrpcProtocol.StatusHeader] = ((int)status.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                if (!string.IsNullOrEmpty(status.Detail))
-                {
-                    response.Headers[GrpcProtocol.MessageHeader] = PercentEncoding.Encode(status.Detail);
-                }
-
-                foreach (var entry in trailers ?? [])
-                {
-                    response.Headers.Append(entry.Key, Metadata.ToWireValue(entry));
-                }
-
+                StatusWriter.WriteHeaders(response, status, trailers);
                 return;
             }
 
-            response.AppendTrailer(GrpcProtocol.StatusHeader, ((int)status.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (!string.IsNullOrEmpty(status.Detail))
-            {
-                response.AppendTrailer(GrpcProtocol.MessageHeader, PercentEncoding.Encode(status.Detail));
-            }
-
-            foreach (var entry in trailers ?? [])
-            {
-                response.AppendTrailer(entry.Key, Metadata.ToWireValue(entry));
-            }
+            StatusWriter.Write(status, trailers, (name, value) => response.AppendTrailer(name, value));
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
         {
@@ -234,9 +215,8 @@ internal sealed class ServerCall<TRequest, TResponse> : IServerStreamWriter<TRes
         {
             response.StatusCode = StatusCodes.Status426UpgradeRequired;
             response.Headers.Upgrade = "h2c";
-            response.Headers[GrpcProtocol.StatusHeader] = ((int)StatusCode.Internal).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var message = $"gRPC needs HTTP/2, but this request is {request.Protocol}. Use HTTP/2 with prior knowledge (h2c) on the gRPC endpoint.";
-            response.Headers[GrpcProtocol.MessageHeader] = PercentEncoding.Encode(message);
+            StatusWriter.WriteHeaders(response, new Status(StatusCode.Internal, message));
             await response.WriteAsync(message).ConfigureAwait(false);
             return true;
         }
@@ -244,9 +224,8 @@ internal sealed class ServerCall<TRequest, TResponse> : IServerStreamWriter<TRes
         if (!GrpcProtocol.IsGrpcContentType(request.ContentType))
         {
             response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            response.Headers[GrpcProtocol.StatusHeader] = ((int)StatusCode.Internal).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var message = $"Content-Type '{request.ContentType}' is not supported; gRPC calls use 'application/grpc' or 'application/grpc+proto'.";
-            response.Headers[GrpcProtocol.MessageHeader] = PercentEncoding.Encode(message);
+            StatusWriter.WriteHeaders(response, new Status(StatusCode.Internal,
+                $"Content-Type '{request.ContentType}' is not supported; gRPC calls use 'application/grpc' or 'application/grpc+proto'."));
             return true;
         }
 

@@ -37,6 +37,9 @@ public static class NodeDiagnostics
     public static readonly Histogram<double> BarrierWait = Meter.CreateHistogram<double>(
         "aspirekv.barrier.wait", "s", "How long linearizable reads waited for their barrier.");
 
+    // Named once: the apply loop tags every command with its outcome, and enum ToString allocates.
+    private static readonly string[] OutcomeNames = Enum.GetNames<CommandOutcome>();
+
     public static readonly Histogram<long> BatchSize = Meter.CreateHistogram<long>(
         "aspirekv.log.batch_size", "{command}", "Commands per log entry this node published.");
 
@@ -86,7 +89,7 @@ public static class NodeDiagnostics
         {
             var command = entry.Commands[i];
             var outcome = results[i].Outcome;
-            Applies.Add(1, new KeyValuePair<string, object?>("aspirekv.outcome", outcome.ToString()));
+            Applies.Add(1, new KeyValuePair<string, object?>("aspirekv.outcome", OutcomeNames[(int)outcome]));
             if (command.Traceparent.Length == 0 || !Source.HasListeners()
                 || !ActivityContext.TryParse(command.Traceparent, null, out var parent))
             {
@@ -100,7 +103,7 @@ public static class NodeDiagnostics
                 activity.SetTag("aspirekv.operation", Operation(command));
                 activity.SetTag("aspirekv.log.offset", offset);
                 activity.SetTag("aspirekv.revision", results[i].Revision);
-                activity.SetTag("aspirekv.outcome", outcome.ToString());
+                activity.SetTag("aspirekv.outcome", OutcomeNames[(int)outcome]);
                 activity.SetTag("messaging.system", "rabbitmq");
                 activity.SetTag("messaging.operation.type", "process");
             }

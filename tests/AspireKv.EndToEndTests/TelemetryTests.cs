@@ -40,17 +40,19 @@ public sealed class TelemetryTests(TopologyFixture fixture)
         await dashboard.SignInAsync();
         await fixture.App.CreateKvClient("node2").PutAsync("metrics/probe", "1");
 
+        // Metrics are exported every second; wait for the export that follows the Put.
         var deadline = DateTime.UtcNow.AddSeconds(60);
         JsonElement revisions;
+        List<string?> names;
         do
         {
             await Task.Delay(500);
             revisions = await dashboard.GetAsync("/api/metrics?name=aspirekv.applied_revision");
+            names = [.. (await dashboard.GetAsync("/api/metrics/names")).EnumerateArray().Select(n => n.GetString())];
         }
-        while (revisions.EnumerateObject().Count() < 3 && DateTime.UtcNow < deadline);
+        while ((revisions.EnumerateObject().Count() < 3 || !names.Contains("aspirekv.operations")) && DateTime.UtcNow < deadline);
 
         Assert.Equal(["node1", "node2", "node3"], revisions.EnumerateObject().Select(p => p.Name).Order());
-        var names = (await dashboard.GetAsync("/api/metrics/names")).EnumerateArray().Select(n => n.GetString()).ToList();
         Assert.Contains("aspirekv.operations", names);
         Assert.Contains("aspirekv.proposals", names);
         Assert.Contains("kestrel.active_connections", names);

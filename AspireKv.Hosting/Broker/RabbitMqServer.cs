@@ -199,12 +199,6 @@ public sealed class RabbitMqServer : IAsyncDisposable
         await StopEpmdAsync().ConfigureAwait(false);
     }
 
-    public async Task RestartAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        await StopAsync().ConfigureAwait(false);
-        await StartAsync(timeout, cancellationToken).ConfigureAwait(false);
-    }
-
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
     private string PidFile => Path.Combine(_dataRoot, "rabbitmq.pid");

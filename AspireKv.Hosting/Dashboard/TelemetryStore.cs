@@ -37,17 +37,6 @@ public sealed class TelemetryStore
     private readonly Dictionary<(string Service, string Metric, string Attributes), Queue<MetricPoint>> _series = [];
     private long _logSequence;
 
-    public int SpanCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _spans.Count;
-            }
-        }
-    }
-
     internal void Add(ExportTraceServiceRequest request)
     {
         lock (_gate)

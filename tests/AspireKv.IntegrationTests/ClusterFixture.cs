@@ -22,8 +22,6 @@ public class ClusterFixture : IAsyncLifetime
 
     public IReadOnlyDictionary<string, NodeProcess> Nodes { get; private set; } = new Dictionary<string, NodeProcess>();
 
-    public string Root => _root.Path;
-
     /// <summary>Settings every node gets, on top of the defaults.</summary>
     protected virtual IReadOnlyDictionary<string, string?> NodeEnvironment => new Dictionary<string, string?>
     {

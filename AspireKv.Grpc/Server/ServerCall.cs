@@ -194,7 +194,7 @@ internal sealed class ServerCall<TRequest, TResponse> : IServerStreamWriter<TRes
                 return;
             }
 
-            StatusWriter.Write(status, trailers, (name, value) => response.AppendTrailer(name, value));
+            StatusWriter.WriteTrailers(response, status, trailers);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
         {

@@ -4,25 +4,29 @@ using Microsoft.AspNetCore.Http;
 
 namespace AspireKv.Grpc.Server;
 
-/// <summary>Writes a call's status: <c>grpc-status</c>, <c>grpc-message</c> and the trailing metadata, as headers or as trailers.</summary>
+/// <summary>Writes a call's status: <c>grpc-status</c>, <c>grpc-message</c> and the trailing metadata, as trailers or as headers.</summary>
 internal static class StatusWriter
 {
-    /// <summary>Adds the status through <paramref name="add"/>: into the headers for Trailers-Only, into the trailers otherwise.</summary>
-    public static void Write(Status status, Metadata? trailers, Action<string, string> add)
+    /// <summary>Puts the status into the trailers, after the messages.</summary>
+    public static void WriteTrailers(HttpResponse response, Status status, Metadata? trailers) =>
+        Write(response, status, trailers, static (r, name, value) => r.AppendTrailer(name, value));
+
+    /// <summary>Puts the status into the response headers, for an answer that has no body (Trailers-Only).</summary>
+    public static void WriteHeaders(HttpResponse response, Status status, Metadata? trailers = null) =>
+        Write(response, status, trailers, static (r, name, value) => r.Headers.Append(name, value));
+
+    // Static callbacks with the response passed in: every call ends here, so nothing is allocated for it.
+    private static void Write(HttpResponse response, Status status, Metadata? trailers, Action<HttpResponse, string, string> add)
     {
-        add(GrpcProtocol.StatusHeader, ((int)status.StatusCode).ToString(CultureInfo.InvariantCulture));
+        add(response, GrpcProtocol.StatusHeader, ((int)status.StatusCode).ToString(CultureInfo.InvariantCulture));
         if (!string.IsNullOrEmpty(status.Detail))
         {
-            add(GrpcProtocol.MessageHeader, PercentEncoding.Encode(status.Detail));
+            add(response, GrpcProtocol.MessageHeader, PercentEncoding.Encode(status.Detail));
         }
 
         foreach (var entry in trailers ?? [])
         {
-            add(entry.Key, Metadata.ToWireValue(entry));
+            add(response, entry.Key, Metadata.ToWireValue(entry));
         }
     }
-
-    /// <summary>Puts the status into the response headers, for an answer that has no body.</summary>
-    public static void WriteHeaders(HttpResponse response, Status status, Metadata? trailers = null) =>
-        Write(status, trailers, (name, value) => response.Headers.Append(name, value));
 }

@@ -3,8 +3,8 @@ using AspireKv.Cli.Bench;
 using AspireKv.Cli.Repl;
 using AspireKv.Cli.Targeting;
 using AspireKv.Cli.Verbs;
-using AspireKv.Grpc;
 using AspireKv.V1;
+using Grpc.Core;
 
 namespace AspireKv.Cli;
 
@@ -102,7 +102,7 @@ internal static class CliApp
         root.Subcommands.Add(bench);
 
         Output NewOutput(ParseResult p) => new(stdout, stderr, p.GetValue(output) == "json" ? OutputFormat.Json : OutputFormat.Text);
-        CliContext NewContext(ParseResult p) => new(TargetResolver.FromEnvironment(), p.GetValue(target), p.GetValue(timeout), NewOutput(p));
+        Task<CliContext> NewContext(ParseResult p) => CliContext.CreateAsync(TargetResolver.FromEnvironment(), p.GetValue(target), p.GetValue(timeout), NewOutput(p));
         Consistency ConsistencyOf(string? value) => value == "serializable" ? Consistency.Serializable : Consistency.Linearizable;
 
         put.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("put", c, () => KeyValueVerbs.PutAsync(c, p.GetValue(putKey)!, ValueSource.Read(p.GetValue(putValue)!, Console.OpenStandardInput), p.GetValue(ifRevision)))));
@@ -144,11 +144,11 @@ internal static class CliApp
     }
 
     /// <summary>Runs a verb, turning failures into a message on stderr and an exit code.</summary>
-    private static async Task<int> Run(TextWriter stderr, Func<ParseResult, CliContext> context, ParseResult parse, Func<CliContext, Task<int>> verb)
+    private static async Task<int> Run(TextWriter stderr, Func<ParseResult, Task<CliContext>> context, ParseResult parse, Func<CliContext, Task<int>> verb)
     {
         try
         {
-            using var cli = context(parse);
+            await using var cli = await context(parse).ConfigureAwait(false);
             return await verb(cli).ConfigureAwait(false);
         }
         catch (CliException ex)

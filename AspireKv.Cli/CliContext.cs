@@ -1,19 +1,19 @@
 using AspireKv.Cli.Targeting;
 using AspireKv.Client;
-using AspireKv.Grpc;
+using Grpc.Core;
 
 namespace AspireKv.Cli;
 
 /// <summary>What every verb shares: where to send calls, how long to wait, and how to print.</summary>
-internal sealed class CliContext : IDisposable
+internal sealed class CliContext : IAsyncDisposable
 {
     private readonly Dictionary<Uri, KvClient> _clients = [];
 
-    public CliContext(TargetResolver resolver, string? target, TimeSpan timeout, Output output)
+    private CliContext(TargetResolver resolver, Target target, bool explicitTarget, TimeSpan timeout, Output output)
     {
         Resolver = resolver;
-        ExplicitTarget = !string.IsNullOrWhiteSpace(target);
-        Target = resolver.Resolve(target);
+        Target = target;
+        ExplicitTarget = explicitTarget;
         Timeout = timeout;
         Output = output;
     }
@@ -28,6 +28,20 @@ internal sealed class CliContext : IDisposable
     public TimeSpan Timeout { get; }
 
     public Output Output { get; }
+
+    public static async Task<CliContext> CreateAsync(TargetResolver resolver, string? target, TimeSpan timeout, Output output)
+    {
+        try
+        {
+            var resolved = await resolver.ResolveAsync(target).ConfigureAwait(false);
+            return new CliContext(resolver, resolved, !string.IsNullOrWhiteSpace(target), timeout, output);
+        }
+        catch
+        {
+            await resolver.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 
     public KvClient Client(Uri address)
     {
@@ -64,15 +78,17 @@ internal sealed class CliContext : IDisposable
         throw last!;
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients.Values)
         {
             client.Dispose();
         }
+
+        await Resolver.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>The connection could not be made at all, so the call never reached a node.</summary>
     private static bool IsUnreachable(RpcException ex) =>
-        ex.StatusCode == StatusCode.Unavailable && ex.InnerException is HttpRequestException { InnerException: System.Net.Sockets.SocketException };
+        ex.StatusCode == StatusCode.Unavailable && ex.Status.DebugException is HttpRequestException { InnerException: System.Net.Sockets.SocketException };
 }

@@ -31,7 +31,7 @@ internal static class CliTelemetry
             .ConfigureResource(r => r.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "aspirekv-cli"))
             .WithTracing(tracing => tracing
                 .SetSampler(new AlwaysOnSampler())
-                .AddSource("AspireKv.*", "System.Net.Http")
+                .AddSource("AspireKv.*", "Grpc.Net.Client", "System.Net.Http")
                 .AddOtlpExporter(o =>
                 {
                     o.Protocol = protocol;

@@ -1,4 +1,4 @@
-using AspireKv.Grpc;
+using Grpc.Core;
 
 namespace AspireKv.Cli;
 

@@ -1,14 +1,15 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using AspireKv.Grpc;
-using AspireKv.Grpc.Client;
 using AspireKv.V1;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace AspireKv.Client;
 
 /// <summary>
-/// A typed client of one AspireKv node. Every method takes an optional timeout (the deadline sent
+/// A typed client of one AspireKv node: a thin convenience over the generated
+/// <see cref="KeyValue.KeyValueClient"/>. Every method takes an optional timeout (the deadline sent
 /// to the node; <see cref="KvClientOptions.DefaultTimeout"/> when omitted) and a cancellation
 /// token. A call that fails throws <see cref="RpcException"/>, whose <see cref="RpcException.StatusCode"/>
 /// says why: INVALID_ARGUMENT for bad input, FAILED_PRECONDITION for a compare-and-set that did not
@@ -17,30 +18,66 @@ namespace AspireKv.Client;
 /// </summary>
 public sealed class KvClient : IDisposable
 {
-    private readonly GrpcChannel _channel;
-    private readonly bool _ownsChannel;
+    private readonly GrpcChannel? _ownedChannel;
     private readonly KvClientOptions _options;
 
-    /// <summary>A client of the node at <paramref name="address"/> (<c>http://host:port</c> or <c>host:port</c>).</summary>
+    /// <summary>A client of the node at <paramref name="address"/> (<c>http://host:port</c> or <c>host:port</c>), over a channel of its own.</summary>
     public KvClient(string address, KvClientOptions? options = null)
-        : this(GrpcChannel.ForAddress(address), options, ownsChannel: true)
     {
-    }
-
-    /// <summary>A client over an existing channel, which the caller keeps owning.</summary>
-    public KvClient(GrpcChannel channel, KvClientOptions? options = null)
-        : this(channel, options, ownsChannel: false)
-    {
-    }
-
-    private KvClient(GrpcChannel channel, KvClientOptions? options, bool ownsChannel)
-    {
-        _channel = channel;
-        _ownsChannel = ownsChannel;
         _options = options ?? new KvClientOptions();
+        Address = ParseAddress(address);
+        _ownedChannel = CreateChannel(Address, _options);
+        Grpc = new KeyValue.KeyValueClient(_ownedChannel);
     }
 
-    public Uri Address => _channel.Address;
+    /// <summary>A client over a generated client (for example one from <c>AddKeyValueClient</c>), which the caller keeps owning.</summary>
+    public KvClient(KeyValue.KeyValueClient client, KvClientOptions? options = null)
+    {
+        _options = options ?? new KvClientOptions();
+        Grpc = client;
+    }
+
+    /// <summary>The generated client underneath, for calls and options this type does not wrap.</summary>
+    public KeyValue.KeyValueClient Grpc { get; }
+
+    /// <summary>The node's address, when this client made its own channel.</summary>
+    public Uri? Address { get; }
+
+    /// <summary>
+    /// A gRPC channel to a node: cleartext HTTP/2 with prior knowledge (h2c), more than one
+    /// connection when many calls are in flight, and no HTTP proxy (nodes are reached directly).
+    /// </summary>
+    public static GrpcChannel CreateChannel(Uri address, KvClientOptions? options = null) =>
+        GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                UseProxy = false,
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+            },
+            MaxReceiveMessageSize = (options ?? new KvClientOptions()).MaxReceiveMessageSize,
+            DisposeHttpClient = true,
+        });
+
+    /// <summary>Reads an address as people type it: <c>http://host:port</c>, or <c>host:port</c> for cleartext gRPC.</summary>
+    public static Uri ParseAddress(string address)
+    {
+        var text = address.Trim();
+        if (!text.Contains("://", StringComparison.Ordinal))
+        {
+            text = "http://" + text;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || string.IsNullOrEmpty(uri.Host)
+            || uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query))
+        {
+            throw new ArgumentException($"'{address}' is not a node address; write it as host:port or http://host:port.", nameof(address));
+        }
+
+        return new Uri($"{uri.Scheme}://{uri.Authority}");
+    }
 
     public Task<PutResponse> PutAsync(string key, string value, long? expectedModRevision = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         PutAsync(key, Encoding.UTF8.GetBytes(value), expectedModRevision, timeout, cancellationToken);
@@ -57,14 +94,14 @@ public sealed class KvClient : IDisposable
     }
 
     public Task<PutResponse> PutAsync(PutRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        CallAsync(KeyValueMethods.Put, request, timeout, cancellationToken);
+        Grpc.PutAsync(request, Options(timeout, cancellationToken)).ResponseAsync;
 
     /// <summary>Reads a key; <see cref="GetResponse.Found"/> is false when it does not exist.</summary>
     public Task<GetResponse> GetAsync(string key, Consistency consistency = Consistency.Linearizable, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         GetAsync(new GetRequest { Key = key, Consistency = consistency }, timeout, cancellationToken);
 
     public Task<GetResponse> GetAsync(GetRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        CallAsync(KeyValueMethods.Get, request, timeout, cancellationToken);
+        Grpc.GetAsync(request, Options(timeout, cancellationToken)).ResponseAsync;
 
     /// <summary>Reads a key's value as UTF-8 text, or null when the key does not exist.</summary>
     public async Task<string?> GetStringAsync(string key, Consistency consistency = Consistency.Linearizable, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -77,11 +114,32 @@ public sealed class KvClient : IDisposable
         DeleteAsync(new DeleteRequest { Key = key, Prefix = prefix }, timeout, cancellationToken);
 
     public Task<DeleteResponse> DeleteAsync(DeleteRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        CallAsync(KeyValueMethods.Delete, request, timeout, cancellationToken);
+        Grpc.DeleteAsync(request, Options(timeout, cancellationToken)).ResponseAsync;
 
     /// <summary>One page of the keys under <see cref="ListRequest.Prefix"/>.</summary>
     public Task<ListResponse> ListAsync(ListRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        CallAsync(KeyValueMethods.List, request, timeout, cancellationToken);
+        Grpc.ListAsync(request, Options(timeout, cancellationToken)).ResponseAsync;
+
+    /// <summary>
+    /// The pages of <paramref name="request"/>, one after the other, each fetched with the
+    /// continuation of the one before, until the last. Each page is consistent at its own revision.
+    /// </summary>
+    public async IAsyncEnumerable<ListResponse> ListPagesAsync(
+        ListRequest request, TimeSpan? timeout = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var next = request.Clone();
+        while (true)
+        {
+            var page = await ListAsync(next, timeout, cancellationToken).ConfigureAwait(false);
+            yield return page;
+            if (string.IsNullOrEmpty(page.Continuation))
+            {
+                yield break;
+            }
+
+            next.Continuation = page.Continuation;
+        }
+    }
 
     /// <summary>Every entry under <paramref name="prefix"/>, fetching pages of <paramref name="pageSize"/> as it goes.</summary>
     public async IAsyncEnumerable<Entry> ListAllAsync(
@@ -89,39 +147,25 @@ public sealed class KvClient : IDisposable
         TimeSpan? timeout = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var request = new ListRequest { Prefix = prefix, Limit = pageSize, Consistency = consistency, KeysOnly = keysOnly };
-        while (true)
+        await foreach (var page in ListPagesAsync(request, timeout, cancellationToken).ConfigureAwait(false))
         {
-            var page = await ListAsync(request, timeout, cancellationToken).ConfigureAwait(false);
             foreach (var entry in page.Entries)
             {
                 yield return entry;
             }
-
-            if (string.IsNullOrEmpty(page.Continuation))
-            {
-                yield break;
-            }
-
-            request.Continuation = page.Continuation;
         }
     }
 
     public Task<StatusResponse> StatusAsync(bool includeStateHash = false, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        CallAsync(KeyValueMethods.Status, new StatusRequest { IncludeStateHash = includeStateHash }, timeout, cancellationToken);
+        Grpc.StatusAsync(new StatusRequest { IncludeStateHash = includeStateHash }, Options(timeout, cancellationToken)).ResponseAsync;
 
-    public void Dispose()
-    {
-        if (_ownsChannel)
-        {
-            _channel.Dispose();
-        }
-    }
+    public void Dispose() => _ownedChannel?.Dispose();
 
-    private Task<TResponse> CallAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, TimeSpan? timeout, CancellationToken cancellationToken)
+    private CallOptions Options(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var effective = timeout ?? _options.DefaultTimeout;
-        var deadline = effective is { } t && t != Timeout.InfiniteTimeSpan ? DateTime.UtcNow + t : (DateTime?)null;
-        return _channel.AsyncUnaryCall(method, request, new CallOptions(null, deadline, cancellationToken)).ResponseAsync;
+        DateTime? deadline = effective is { } t && t != Timeout.InfiniteTimeSpan ? DateTime.UtcNow + t : null;
+        return new CallOptions(deadline: deadline, cancellationToken: cancellationToken);
     }
 }
 
@@ -130,6 +174,9 @@ public sealed class KvClientOptions
 {
     /// <summary>The deadline of a call that gives none; <see cref="Timeout.InfiniteTimeSpan"/> or null for none.</summary>
     public TimeSpan? DefaultTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The largest response the client accepts, in bytes (a List page is at most about 3 MiB).</summary>
+    public int MaxReceiveMessageSize { get; set; } = 16 * 1024 * 1024;
 }
 
 /// <summary>Metadata names of the KeyValue contract.</summary>

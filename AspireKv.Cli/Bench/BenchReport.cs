@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using AspireKv.Cli.Targeting;
+using HdrHistogram;
 
 namespace AspireKv.Cli.Bench;
 
@@ -94,7 +95,7 @@ internal sealed record BenchReport(
             text.AppendLine();
             text.AppendLine(sampler.Samples > 0
                 ? string.Create(CultureInfo.InvariantCulture,
-                    $"replication lag (a Put until it is visible on every node): p50 {Ms(sampler.Lag, 50)} ms, p99 {Ms(sampler.Lag, 99)} ms, max {WorkloadResult.Milliseconds(sampler.Lag.Max):F3} ms ({sampler.Samples} samples)")
+                    $"replication lag (a Put until it is visible on every node): p50 {Ms(sampler.Lag, 50)} ms, p99 {Ms(sampler.Lag, 99)} ms, max {sampler.Lag.MaxMilliseconds():F3} ms ({sampler.Samples} samples)")
                 : "replication lag: no sample finished while the Puts ran; run them longer to measure it");
         }
 
@@ -110,6 +111,6 @@ internal sealed record BenchReport(
         return text.ToString();
     }
 
-    private static string Ms(LatencyHistogram histogram, double percentile) =>
-        WorkloadResult.Milliseconds(histogram.Percentile(percentile)).ToString("F3", CultureInfo.InvariantCulture);
+    private static string Ms(HistogramBase histogram, double percentile) =>
+        histogram.Milliseconds(percentile).ToString("F3", CultureInfo.InvariantCulture);
 }

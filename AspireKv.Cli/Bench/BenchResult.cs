@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
+using HdrHistogram;
 
 namespace AspireKv.Cli.Bench;
 
 /// <summary>The measurement of one workload.</summary>
-internal sealed record WorkloadResult(OperationKind Kind, long Operations, long Errors, TimeSpan Elapsed, LatencyHistogram Latency)
+internal sealed record WorkloadResult(OperationKind Kind, long Operations, long Errors, TimeSpan Elapsed, HistogramBase Latency)
 {
     public double OpsPerSecond => Elapsed.TotalSeconds > 0 ? Operations / Elapsed.TotalSeconds : 0;
 
@@ -17,16 +18,14 @@ internal sealed record WorkloadResult(OperationKind Kind, long Operations, long 
         ["latencyMs"] = LatencyJson(Latency),
     };
 
-    public static JsonObject LatencyJson(LatencyHistogram histogram) => new()
+    public static JsonObject LatencyJson(HistogramBase histogram) => new()
     {
-        ["p50"] = Milliseconds(histogram.Percentile(50)),
-        ["p90"] = Milliseconds(histogram.Percentile(90)),
-        ["p99"] = Milliseconds(histogram.Percentile(99)),
-        ["p99.9"] = Milliseconds(histogram.Percentile(99.9)),
-        ["max"] = Milliseconds(histogram.Count == 0 ? 0 : histogram.Max),
+        ["p50"] = histogram.Milliseconds(50),
+        ["p90"] = histogram.Milliseconds(90),
+        ["p99"] = histogram.Milliseconds(99),
+        ["p99.9"] = histogram.Milliseconds(99.9),
+        ["max"] = histogram.MaxMilliseconds(),
     };
-
-    public static double Milliseconds(long microseconds) => Math.Round(microseconds / 1000.0, 3);
 }
 
 /// <summary>A ratio measured in the run, against the target design.md sets.</summary>

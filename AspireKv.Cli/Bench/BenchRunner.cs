@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using AspireKv.Cli.Targeting;
 using AspireKv.Client;
-using AspireKv.Grpc;
 using AspireKv.V1;
 using Google.Protobuf;
+using Grpc.Core;
+using HdrHistogram;
 
 namespace AspireKv.Cli.Bench;
 
@@ -119,7 +120,7 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
 /// <summary>Samples how long a Put takes to become visible on every node, while a workload runs.</summary>
 internal sealed class ReplicationLagSampler(IReadOnlyList<Target> targets, Func<Uri, KvClient> clients)
 {
-    public LatencyHistogram Lag { get; } = new();
+    public LongHistogram Lag { get; } = Latencies.Create();
 
     public int Samples { get; private set; }
 
@@ -150,7 +151,7 @@ internal sealed class ReplicationLagSampler(IReadOnlyList<Target> targets, Func<
 
                 if (waiting.Count == 0)
                 {
-                    Lag.Record((long)Stopwatch.GetElapsedTime(begin).TotalMicroseconds);
+                    Lag.Record(Stopwatch.GetElapsedTime(begin));
                     Samples++;
                 }
                 else

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HdrHistogram;
 
 namespace AspireKv.Cli.Bench;
 
@@ -29,13 +30,13 @@ internal static class ClosedLoop
 
         long issued = 0;
         long failed = 0;
-        var histograms = new LatencyHistogram[clients];
+        var histograms = new LongHistogram[clients];
         var errors = new long[clients];
         var completed = new long[clients];
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
         {
-            var histogram = histograms[i] = new LatencyHistogram();
+            var histogram = histograms[i] = Latencies.Create();
             var operation = createClient(i);
             while (!stop.IsCancellationRequested && (operations == 0 || Interlocked.Increment(ref issued) <= operations))
             {
@@ -43,7 +44,7 @@ internal static class ClosedLoop
                 try
                 {
                     await operation().ConfigureAwait(false);
-                    histogram.Record((long)Stopwatch.GetElapsedTime(begin).TotalMicroseconds);
+                    histogram.Record(Stopwatch.GetElapsedTime(begin));
                     completed[i]++;
                 }
                 catch (Exception ex) when (isFailure(ex))
@@ -64,7 +65,7 @@ internal static class ClosedLoop
         }))).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(started);
 
-        var merged = new LatencyHistogram();
+        var merged = Latencies.Create();
         foreach (var histogram in histograms)
         {
             merged.Add(histogram);

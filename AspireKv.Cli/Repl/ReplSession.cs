@@ -1,4 +1,4 @@
-using AspireKv.Grpc;
+using Grpc.Core;
 
 namespace AspireKv.Cli.Repl;
 
@@ -123,7 +123,7 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
 
                 break;
             case "USE" when line.Words.Count == 1:
-                context.Target = context.Resolver.Resolve(line.Words[0]);
+                context.Target = await context.Resolver.ResolveAsync(line.Words[0]).ConfigureAwait(false);
                 context.ExplicitTarget = true;
                 var status = await context.Client(context.Target.Address).StatusAsync().ConfigureAwait(false);
                 Out.WriteLine($"using {context.Target} ({Verbs.StatusVerb.HealthName(status.Health)}, revision {status.AppliedRevision})");

@@ -1,6 +1,10 @@
+using System.Net;
+using AspireKv.Client;
 using AspireKv.Client.Discovery;
-using AspireKv.Grpc.Client;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.ServiceDiscovery;
 
 namespace AspireKv.Cli.Targeting;
 
@@ -11,67 +15,61 @@ internal sealed record Target(string Name, Uri Address)
 }
 
 /// <summary>
-/// Finds nodes by name or address. Names come from <c>.aspirekv/endpoints.json</c> (the one in
-/// the current folder or a parent, or the file <c>ASPIREKV_ENDPOINTS</c> names), then from
-/// <c>services__&lt;name&gt;__grpc__0</c> configuration as Aspire gives it.
+/// Finds nodes by name or address. Names resolve through Microsoft.Extensions.ServiceDiscovery
+/// (<c>http://_grpc.node2</c>), over configuration made of Aspire's <c>services__node2__grpc__0</c>
+/// variables and the running AppHost's <c>.aspirekv/endpoints.json</c> (the one in the current
+/// folder or a parent, or the file <c>ASPIREKV_ENDPOINTS</c> names), which the variables override.
 /// </summary>
-internal sealed class TargetResolver
+internal sealed class TargetResolver : IAsyncDisposable
 {
     /// <summary>Where a node listens when run on its own with its defaults.</summary>
     public static readonly Uri StandaloneAddress = new("http://127.0.0.1:5001");
 
-    private readonly string? _endpointsPath;
-    private readonly EndpointsFile? _endpoints;
-    private readonly ServiceEndpoints _services;
+    private readonly ServiceProvider _services;
+    private readonly ServiceEndpointResolver _resolver;
 
-    public TargetResolver(string currentFolder, IConfiguration configuration)
+    public TargetResolver(string currentFolder, IConfiguration environment)
     {
-        _endpointsPath = EndpointsFile.Locate(currentFolder);
-        if (_endpointsPath is not null && File.Exists(_endpointsPath))
+        var configuration = new ConfigurationBuilder();
+        if (EndpointsFile.Locate(currentFolder) is { } path && File.Exists(path))
         {
-            _endpoints = EndpointsFile.Load(_endpointsPath);
+            EndpointsPath = path;
+            Endpoints = EndpointsFile.Load(path);
+            configuration.AddInMemoryCollection(Endpoints.ToConfiguration());
         }
 
-        _services = new ServiceEndpoints(configuration);
+        configuration.AddConfiguration(environment);
+        Configuration = configuration.Build();
+        _services = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(Configuration)
+            .AddServiceDiscoveryCore()
+            .AddConfigurationServiceEndpointProvider()
+            .BuildServiceProvider();
+        _resolver = _services.GetRequiredService<ServiceEndpointResolver>();
     }
 
     public static TargetResolver FromEnvironment() =>
         new(Directory.GetCurrentDirectory(), new ConfigurationBuilder().AddEnvironmentVariables().Build());
 
     /// <summary>The discovery file in use, if any.</summary>
-    public string? EndpointsPath => _endpoints is null ? null : _endpointsPath;
+    public string? EndpointsPath { get; }
 
-    public EndpointsFile? Endpoints => _endpoints;
+    public EndpointsFile? Endpoints { get; }
+
+    /// <summary>What the CLI knows: the endpoints file as Aspire configuration, overridden by the environment.</summary>
+    public IConfiguration Configuration { get; }
 
     /// <summary>Every node known by name, in name order.</summary>
-    public IReadOnlyList<Target> KnownNodes()
-    {
-        var nodes = new SortedDictionary<string, Target>(StringComparer.Ordinal);
-        if (_endpoints is not null)
-        {
-            foreach (var (name, entry) in _endpoints.Resources)
-            {
-                if (entry.Endpoints.TryGetValue("grpc", out var address))
-                {
-                    nodes.TryAdd(name, new Target(name, new Uri(address)));
-                }
-            }
-        }
-
-        foreach (var endpoint in _services.GetAll().Where(e => e.EndpointName == "grpc"))
-        {
-            nodes.TryAdd(endpoint.Service, new Target(endpoint.Service, endpoint.Address));
-        }
-
-        return [.. nodes.Values];
-    }
+    public IReadOnlyList<Target> KnownNodes() =>
+        [.. ConfiguredServices.List(Configuration, KeyValueClientExtensions.GrpcEndpointName).Select(e => new Target(e.Service, e.Address))];
 
     /// <summary>
-    /// The node <paramref name="target"/> names: a known name, or an address
-    /// (<c>http://host:port</c> or <c>host:port</c>). Without one, the first known node, or the
-    /// address a node listens on by default.
+    /// The node <paramref name="target"/> names: an address (<c>http://host:port</c> or
+    /// <c>host:port</c>), or a name that service discovery resolves. Without one, the first known
+    /// node, or the address a node listens on by default.
     /// </summary>
-    public Target Resolve(string? target)
+    public async Task<Target> ResolveAsync(string? target, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(target))
         {
@@ -82,7 +80,7 @@ internal sealed class TargetResolver
         {
             try
             {
-                var address = GrpcChannel.ParseAddress(target);
+                var address = KvClient.ParseAddress(target);
                 return new Target(address.ToString().TrimEnd('/'), address);
             }
             catch (ArgumentException ex)
@@ -92,9 +90,10 @@ internal sealed class TargetResolver
         }
 
         var known = KnownNodes();
-        if (known.FirstOrDefault(n => string.Equals(n.Name, target, StringComparison.OrdinalIgnoreCase)) is { } node)
+        var name = known.FirstOrDefault(n => string.Equals(n.Name, target, StringComparison.OrdinalIgnoreCase))?.Name ?? target;
+        if (await TryResolveAsync(name, cancellationToken).ConfigureAwait(false) is { } resolved)
         {
-            return node;
+            return new Target(name, resolved);
         }
 
         throw new CliException(ExitCodes.Usage, known.Count > 0
@@ -102,6 +101,29 @@ internal sealed class TargetResolver
             : $"'{target}' is not a node this CLI knows: no running AppHost was found ({EndpointsFile.FolderName}/{EndpointsFile.FileName} in this folder or above, " +
               $"or {EndpointsFile.EnvironmentVariable}), and no services__{target}__grpc__0 is set. Start one with: dotnet run --project AspireKv.AppHost, " +
               "or give an address such as 127.0.0.1:5001.");
+    }
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+
+    private async Task<Uri?> TryResolveAsync(string name, CancellationToken cancellationToken)
+    {
+        ServiceEndpointSource source;
+        try
+        {
+            source = await _resolver.GetEndpointsAsync(KeyValueClientExtensions.ServiceAddress(name).ToString(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or KeyNotFoundException or ArgumentException)
+        {
+            return null;
+        }
+
+        return source.Endpoints.Select(e => e.EndPoint).FirstOrDefault() switch
+        {
+            UriEndPoint uri => new Uri(uri.Uri.GetLeftPart(UriPartial.Authority)),
+            IPEndPoint ip => new Uri($"http://{ip}"),
+            DnsEndPoint dns => new Uri($"http://{dns.Host}:{dns.Port}"),
+            _ => null,
+        };
     }
 
     private string Source() => EndpointsPath is { } path ? $" (from {path})" : " (from services__ configuration)";

@@ -9,7 +9,7 @@ internal static class BenchVerb
     public static async Task<int> RunAsync(CliContext context, BenchOptions options, string? targets, CancellationToken cancellationToken)
     {
         IReadOnlyList<Target> nodes = !string.IsNullOrWhiteSpace(targets)
-            ? [.. targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(context.Resolver.Resolve)]
+            ? await Task.WhenAll(targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t => context.Resolver.ResolveAsync(t, cancellationToken))).ConfigureAwait(false)
             : context.ExplicitTarget ? [context.Target] : context.Resolver.KnownNodes() is { Count: > 0 } known ? known : [context.Target];
 
         var progress = context.Output.Format == OutputFormat.Json ? TextWriter.Null : context.Output.Error;

@@ -70,14 +70,22 @@ internal static class KeyValueVerbs
     {
         var request = new ListRequest { Prefix = prefix, Limit = limit > 0 ? limit : 1000, Consistency = consistency, KeysOnly = keysOnly };
         var entries = new List<Entry>();
-        ListResponse page;
-        do
+        var page = await context.CallAsync(async client =>
         {
-            page = await context.CallAsync(c => c.ListAsync(request)).ConfigureAwait(false);
-            entries.AddRange(page.Entries);
-            request.Continuation = page.Continuation;
-        }
-        while (limit == 0 && !string.IsNullOrEmpty(page.Continuation));
+            entries.Clear();
+            ListResponse last = new();
+            await foreach (var next in client.ListPagesAsync(request).ConfigureAwait(false))
+            {
+                entries.AddRange(next.Entries);
+                last = next;
+                if (limit > 0)
+                {
+                    break; // one page of the limit the user asked for
+                }
+            }
+
+            return last;
+        }).ConfigureAwait(false);
 
         if (context.Output.Format == OutputFormat.Json)
         {

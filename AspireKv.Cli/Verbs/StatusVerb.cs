@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using AspireKv.Cli.Targeting;
-using AspireKv.Grpc;
 using AspireKv.V1;
+using Grpc.Core;
 
 namespace AspireKv.Cli.Verbs;
 

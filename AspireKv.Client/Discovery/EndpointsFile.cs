@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Configuration;
 
 namespace AspireKv.Client.Discovery;
 
@@ -85,12 +86,29 @@ public sealed class EndpointsFile
         File.Move(temporary, path, overwrite: true);
     }
 
-    /// <summary>The address of <paramref name="resource"/>'s <paramref name="endpoint"/> endpoint, or null.</summary>
-    public Uri? Resolve(string resource, string endpoint = "grpc") =>
-        Resources.FirstOrDefault(r => string.Equals(r.Key, resource, StringComparison.OrdinalIgnoreCase)).Value is { } entry
-        && entry.Endpoints.FirstOrDefault(e => string.Equals(e.Key, endpoint, StringComparison.OrdinalIgnoreCase)).Value is { } address
-            ? new Uri(address)
-            : null;
+    /// <summary>
+    /// The file as .NET Aspire's configuration contract: every endpoint as
+    /// <c>services:{resource}:{endpoint}:0</c> (what service discovery reads), and every broker's
+    /// connection string as <c>ConnectionStrings:{resource}</c>.
+    /// </summary>
+    public Dictionary<string, string?> ToConfiguration()
+    {
+        var configuration = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, resource) in Resources)
+        {
+            foreach (var (endpoint, address) in resource.Endpoints)
+            {
+                configuration[$"services:{name}:{endpoint}:0"] = address;
+            }
+
+            if (resource.ConnectionString is { } connectionString)
+            {
+                configuration[$"ConnectionStrings:{name}"] = connectionString;
+            }
+        }
+
+        return configuration;
+    }
 
     /// <summary>One resource: what it is, and its endpoints by name.</summary>
     public sealed class ResourceEntry
@@ -102,4 +120,16 @@ public sealed class EndpointsFile
         /// <summary>For a broker: its AMQP URI with credentials (the file is local and for development).</summary>
         public string? ConnectionString { get; set; }
     }
+}
+
+/// <summary>Reads a running AppHost's endpoints file into configuration.</summary>
+public static class EndpointsFileConfigurationExtensions
+{
+    /// <summary>
+    /// Adds the endpoints of the AppHost whose <c>.aspirekv/endpoints.json</c> is at
+    /// <paramref name="path"/>, as Aspire's <c>services:</c> and <c>ConnectionStrings:</c>
+    /// configuration, so that service discovery resolves <c>http://_grpc.node2</c> from it.
+    /// </summary>
+    public static IConfigurationBuilder AddEndpointsFile(this IConfigurationBuilder builder, string path) =>
+        builder.AddInMemoryCollection(EndpointsFile.Load(path).ToConfiguration());
 }

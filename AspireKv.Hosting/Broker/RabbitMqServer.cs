@@ -162,6 +162,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
     /// <summary>Stops the broker gracefully (SIGTERM), killing it after a grace period, then stops its epmd.</summary>
     public async Task StopAsync(TimeSpan? grace = null)
     {
+        Resume(); // a paused VM would not act on SIGTERM
         if (_process is { } process)
         {
             var vm = ReadVmPid();
@@ -199,7 +200,25 @@ public sealed class RabbitMqServer : IAsyncDisposable
         await StopEpmdAsync().ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+    /// <summary>SIGSTOP to the Erlang VM: the broker freezes with its connections open, as a hung machine would.</summary>
+    public void Pause() => SignalVm(Signals.SigStop);
+
+    /// <summary>SIGCONT to the Erlang VM: a paused broker goes on.</summary>
+    public void Resume() => SignalVm(Signals.SigCont);
+
+    public async ValueTask DisposeAsync()
+    {
+        Resume();
+        await StopAsync().ConfigureAwait(false);
+    }
+
+    private void SignalVm(int signal)
+    {
+        if (_process is { HasExited: false } && ReadVmPid() is { } vm && IsAlive(vm))
+        {
+            Signals.Send(vm, signal);
+        }
+    }
 
     private string PidFile => Path.Combine(_dataRoot, "rabbitmq.pid");
 

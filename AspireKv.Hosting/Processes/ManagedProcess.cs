@@ -121,6 +121,7 @@ public sealed class ManagedProcess : IAsyncDisposable
         if (!HasExited)
         {
             Signals.Send(Pid, Signals.SigTerm);
+            Signals.Send(Pid, Signals.SigCont); // a paused process acts on SIGTERM only once it runs
             if (await Task.WhenAny(Exited, Task.Delay(grace)).ConfigureAwait(false) != Exited)
             {
                 Kill();
@@ -145,6 +146,24 @@ public sealed class ManagedProcess : IAsyncDisposable
         if (!HasExited)
         {
             Signals.Send(Pid, Signals.SigKill);
+        }
+    }
+
+    /// <summary>SIGSTOP: the process is frozen where it is, its sockets open, until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        if (!HasExited)
+        {
+            Signals.Send(Pid, Signals.SigStop);
+        }
+    }
+
+    /// <summary>SIGCONT: a paused process goes on.</summary>
+    public void Resume()
+    {
+        if (!HasExited)
+        {
+            Signals.Send(Pid, Signals.SigCont);
         }
     }
 

@@ -8,6 +8,8 @@ internal static partial class Signals
     public const int SigTerm = 15;
     public const int SigKill = 9;
     public const int SigInt = 2;
+    public const int SigStop = 19;
+    public const int SigCont = 18;
 
     public static bool Send(int pid, int signal) => OperatingSystem.IsWindows() ? false : kill(pid, signal) == 0;
 

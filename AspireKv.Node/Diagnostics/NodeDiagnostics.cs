@@ -62,9 +62,13 @@ public static class NodeDiagnostics
             .Select(c => ActivityContext.TryParse(c.Traceparent, null, out var context) ? context : default)
             .Where(c => c != default)
             .ToList();
-        var parent = contexts.Count > 0 ? contexts[0] : default;
+        if (contexts.Count == 0)
+        {
+            return null; // only barriers with no traced reader: nothing to hang a span on
+        }
+
         var links = contexts.Skip(1).Select(c => new ActivityLink(c));
-        var activity = Source.StartActivity($"publish {exchange}", ActivityKind.Producer, parent, links: links);
+        var activity = Source.StartActivity($"publish {exchange}", ActivityKind.Producer, contexts[0], links: links);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("messaging.system", "rabbitmq");

@@ -1,26 +1,26 @@
 using System.Diagnostics;
 using System.Globalization;
 using AspireKv.Client;
-using AspireKv.Grpc;
-using AspireKv.Grpc.Server;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
 using AspireKv.V1;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace AspireKv.Node.Grpc;
 
 /// <summary>
 /// The <c>aspirekv.v1.KeyValue</c> service. Each method reads like the protocol: validate, then
-/// propose or read, then map the result.
+/// propose or read, then map the result. Failures of the replica become statuses in one place,
+/// <see cref="StatusMappingInterceptor"/>.
 /// </summary>
-public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers)
+public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers) : KeyValue.KeyValueBase
 {
     private readonly RequestValidator _validate = new(limits.Value);
 
-    public async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
+    public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
         Count("put");
         _validate.Key(request.Key);
@@ -36,37 +36,37 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             put.ExpectedModRevision = request.ExpectedModRevision;
         }
 
-        var result = await ProposeAsync(new Command { Put = put }, context).ConfigureAwait(false);
+        var result = await replica.ProposeAsync(new Command { Put = put }, context.CancellationToken).ConfigureAwait(false);
         if (result.Outcome == CommandOutcome.PreconditionFailed)
         {
             var trailers = new Metadata { { KvMetadata.CurrentModRevisionTrailer, result.CurrentModRevision.ToString(CultureInfo.InvariantCulture) } };
             var actual = result.CurrentModRevision == 0 ? "does not exist" : $"has mod_revision {result.CurrentModRevision}";
             var expected = request.ExpectedModRevision == 0 ? "expected it not to exist" : $"expected mod_revision {request.ExpectedModRevision}";
-            throw new RpcException(StatusCode.FailedPrecondition, $"compare-and-set failed: key {Quote(request.Key)} {actual}, but the request {expected}.", trailers);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"compare-and-set failed: key {Quote(request.Key)} {actual}, but the request {expected}."), trailers);
         }
 
         return new PutResponse { Revision = result.Revision, Previous = result.Previous?.ToEntry() };
     }
 
-    public async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
+    public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
     {
         Count("get");
         _validate.Key(request.Key);
         _validate.Consistency(request.Consistency);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
-        var (record, revision) = Read(state => (state.Get(request.Key), state.Revision));
+        var (record, revision) = replica.Read(state => (state.Get(request.Key), state.Revision));
         return new GetResponse { Found = record is not null, Entry = record?.ToEntry(), Revision = revision };
     }
 
-    public async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
+    public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
         Count("delete");
         _validate.Key(request.Key);
-        var result = await ProposeAsync(new Command { Delete = new DeleteOp { Key = request.Key, Prefix = request.Prefix } }, context).ConfigureAwait(false);
+        var result = await replica.ProposeAsync(new Command { Delete = new DeleteOp { Key = request.Key, Prefix = request.Prefix } }, context.CancellationToken).ConfigureAwait(false);
         return new DeleteResponse { Deleted = result.Deleted, Revision = result.Revision };
     }
 
-    public async Task<ListResponse> List(ListRequest request, ServerCallContext context)
+    public override async Task<ListResponse> List(ListRequest request, ServerCallContext context)
     {
         Count("list");
         _validate.Prefix(request.Prefix);
@@ -75,7 +75,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         var startAfter = ListContinuation.Parse(request.Continuation, request.Prefix);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
 
-        var ((entries, more), revision) = Read(state =>
+        var ((entries, more), revision) = replica.Read(state =>
             (state.List(request.Prefix, startAfter, request.Limit, limits.Value.MaxListPageBytes, request.KeysOnly), state.Revision));
         var response = new ListResponse { Revision = revision };
         foreach (var record in entries)
@@ -91,7 +91,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         return response;
     }
 
-    public Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
+    public override Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
     {
         var health = replica.Health;
         var response = replica.Inspect(state => new StatusResponse
@@ -116,26 +116,6 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         return Task.FromResult(response);
     }
 
-    private async Task<CommandResult> ProposeAsync(Command command, ServerCallContext context)
-    {
-        CommandResult result;
-        try
-        {
-            result = await replica.ProposeAsync(command, context.CancellationToken).ConfigureAwait(false);
-        }
-        catch (ReplicaUnavailableException ex)
-        {
-            throw new RpcException(StatusCode.Unavailable, ex.Message);
-        }
-
-        return result.Outcome switch
-        {
-            CommandOutcome.Rejected => throw new RpcException(StatusCode.InvalidArgument, $"the command was rejected when applied: {result.Reason}."),
-            CommandOutcome.Duplicate => throw new RpcException(StatusCode.Internal, "the command was applied as a duplicate of itself; this is a bug."),
-            _ => result,
-        };
-    }
-
     private async Task ReadBarrierAsync(Consistency consistency, ServerCallContext context)
     {
         if (consistency == Consistency.Serializable)
@@ -144,27 +124,8 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         }
 
         var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await replica.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
-            NodeDiagnostics.BarrierWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        }
-        catch (ReplicaUnavailableException ex)
-        {
-            throw new RpcException(StatusCode.Unavailable, $"{ex.Message} Linearizable reads need the log; a serializable read works without it.");
-        }
-    }
-
-    private T Read<T>(Func<KvStateMachine, T> read)
-    {
-        try
-        {
-            return replica.Read(read);
-        }
-        catch (ReplicaUnavailableException ex)
-        {
-            throw new RpcException(StatusCode.Unavailable, ex.Message);
-        }
+        await replica.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
+        NodeDiagnostics.BarrierWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     private static void Count(string method) =>

@@ -1,6 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
-using AspireKv.Grpc;
+using Grpc.Core;
 
 namespace AspireKv.Node.Grpc;
 
@@ -27,12 +27,12 @@ public static class ListContinuation
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "continuation is not one this server issued; pass the continuation of the previous page unchanged, or empty for the first page.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "continuation is not one this server issued; pass the continuation of the previous page unchanged, or empty for the first page."));
         }
 
         if (!key.StartsWith(prefix, StringComparison.Ordinal))
         {
-            throw new RpcException(StatusCode.InvalidArgument, "continuation belongs to a different prefix; pass the same prefix as for the previous page.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "continuation belongs to a different prefix; pass the same prefix as for the previous page."));
         }
 
         return key;

@@ -1,6 +1,6 @@
 using System.Text;
-using AspireKv.Grpc;
 using AspireKv.V1;
+using Grpc.Core;
 
 namespace AspireKv.Node.Grpc;
 
@@ -65,5 +65,5 @@ public sealed class RequestValidator(KeyValueLimits limits)
         }
     }
 
-    private static RpcException Invalid(string message) => new(StatusCode.InvalidArgument, message);
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

@@ -1,6 +1,4 @@
-using AspireKv.Client;
 using AspireKv.Client.Discovery;
-using AspireKv.Grpc.Server;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Grpc;
 using AspireKv.Node.Replication;
@@ -8,8 +6,12 @@ using AspireKv.Node.Replication.RabbitMq;
 using AspireKv.Node.Snapshots;
 using AspireKv.Node.StateMachine;
 using Google.Protobuf;
+using Grpc.Health.V1;
+using Grpc.HealthCheck;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace AspireKv.Node.Hosting;
 
@@ -45,7 +47,37 @@ public static class NodeHostingExtensions
         builder.Services.Configure<ReplicaOptions>(configuration.GetSection(ReplicationSettings.SectionName));
         builder.Services.PostConfigure<ReplicaOptions>(o => o.NodeId = nodeId);
         var limits = configuration.GetSection(KeyValueLimits.SectionName).Get<KeyValueLimits>() ?? new KeyValueLimits();
-        builder.Services.AddGrpcRuntime(o => o.MaxReceiveMessageSize = limits.MaxMessageBytes);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = limits.MaxMessageBytes;
+            o.Interceptors.Add<StatusMappingInterceptor>();
+
+            // A request that cannot even be read (not a protobuf message of the method's type) fails
+            // before any handler runs; the client then learns why instead of a bare UNKNOWN.
+            o.EnableDetailedErrors = true;
+        });
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddSingleton(_ =>
+        {
+            var health = new HealthServiceImpl();
+            foreach (var service in GrpcHealthPublisher.Services)
+            {
+                health.SetStatus(service, HealthCheckResponse.Types.ServingStatus.NotServing);
+            }
+
+            return health;
+        });
+        builder.Services.AddSingleton<IHealthCheckPublisher, GrpcHealthPublisher>();
+        builder.Services.Configure<HealthCheckPublisherOptions>(o =>
+        {
+            o.Delay = TimeSpan.Zero;
+            o.Period = TimeSpan.FromSeconds(1);
+        });
+        // The broker client's publish spans nest under each write's publish span. Its spans for each
+        // delivery from the stream are left out: they would start a trace per entry, and the
+        // aspirekv.apply spans stand for that work inside each write's own trace.
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(NodeDiagnostics.SourceName, "RabbitMQ.Client.Publisher"));
+        builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter(NodeDiagnostics.SourceName, "RabbitMQ.Client.*"));
 
         builder.Services.Configure<NodeOptions>(configuration.GetSection(NodeOptions.SectionName));
         builder.Services.Configure<RabbitMqLogOptions>(configuration.GetSection(ReplicationSettings.SectionName));
@@ -84,20 +116,17 @@ public static class NodeHostingExtensions
             inMemory ? null : sp.GetRequiredService<SnapshotStore>(),
             sp.GetRequiredService<IOptions<NodeOptions>>(),
             sp.GetRequiredService<ILogger<ReplicaHostedService>>()));
-        builder.Services.AddSingleton(sp => new PeerDirectory(sp.GetRequiredService<ServiceEndpoints>(), nodeId));
-        builder.Services.AddSingleton<KeyValueService>();
-        builder.Services.AddHealthChecks().AddCheck<ReplicaHealthCheck>("replica");
+        builder.Services.AddSingleton(sp => new PeerDirectory(ConfiguredServices.List(sp.GetRequiredService<IConfiguration>()), nodeId));
+        builder.Services.AddHealthChecks().AddCheck<ReplicaHealthCheck>(GrpcHealthPublisher.ReadinessCheck);
         return builder;
     }
 
+    /// <summary>Maps <c>aspirekv.v1.KeyValue</c>, the standard <c>grpc.health.v1.Health</c> service, and gRPC server reflection.</summary>
     public static WebApplication MapKeyValueService(this WebApplication app)
     {
-        app.MapGrpcService<KeyValueService>(KeyValueMethods.ServiceName, service => service
-            .AddUnary(KeyValueMethods.Put, (s, request, context) => s.Put(request, context))
-            .AddUnary(KeyValueMethods.Get, (s, request, context) => s.Get(request, context))
-            .AddUnary(KeyValueMethods.Delete, (s, request, context) => s.Delete(request, context))
-            .AddUnary(KeyValueMethods.List, (s, request, context) => s.List(request, context))
-            .AddUnary(KeyValueMethods.Status, (s, request, context) => s.Status(request, context)));
+        app.MapGrpcService<KeyValueService>();
+        app.MapGrpcService<HealthServiceImpl>();
+        app.MapGrpcReflectionService();
         return app;
     }
 

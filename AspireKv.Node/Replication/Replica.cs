@@ -6,6 +6,7 @@ using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 
 namespace AspireKv.Node.Replication;
 
@@ -118,7 +119,7 @@ public sealed class Replica : IAsyncDisposable
     /// </summary>
     public Task ReadBarrierAsync(CancellationToken cancellationToken)
     {
-        ThrowIfCannotWrite();
+        ThrowIfCannotWrite(" Linearizable reads need the log; a serializable read works without it.");
         BarrierSlot slot;
         var created = false;
         lock (_barrierGate)
@@ -191,13 +192,13 @@ public sealed class Replica : IAsyncDisposable
         }
     }
 
-    private void ThrowIfCannotWrite()
+    private void ThrowIfCannotWrite(string hint = "")
     {
         ThrowIfNotServing();
         var availability = _log.Availability;
         if (!availability.IsAvailable)
         {
-            throw new ReplicaUnavailableException($"Node {NodeId} cannot reach the log: {availability.Detail}");
+            throw new ReplicaUnavailableException($"Node {NodeId} cannot reach the log: {availability.Detail}.{hint}");
         }
     }
 
@@ -258,6 +259,9 @@ public sealed class Replica : IAsyncDisposable
     private async Task AppendAsync(LogEntry entry, Activity? publish, CancellationToken cancellationToken)
     {
         using var span = publish;
+
+        // An entry no traced call waits for (barriers of untraced reads) would show as a trace of its own.
+        using var untraced = publish is null ? SuppressInstrumentationScope.Begin() : null;
         var bytes = LogCodec.Encode(entry);
         try
         {

@@ -23,13 +23,13 @@ public sealed class AppHostProcessTests
             Assert.Equal(first.Pid, endpoints.AppHostPid);
             Assert.Equal(["messaging", "node1", "node2", "node3"], endpoints.Resources.Keys);
             Assert.Equal("rabbitmq", endpoints.Resources["messaging"].Type);
-            using (var client = new KvClient(endpoints.Resolve("node2")!.ToString()))
+            using (var client = new KvClient(endpoints.Resources["node2"].Endpoints["grpc"]))
             {
                 await client.PutAsync("apphost/kept", "across runs");
             }
 
             using var http = new HttpClient();
-            using var management = await http.GetAsync(endpoints.Resolve("messaging", "management"));
+            using var management = await http.GetAsync(new Uri(endpoints.Resources["messaging"].Endpoints["management"]));
             Assert.Equal(HttpStatusCode.OK, management.StatusCode);
 
             await StopWithSigintAsync(first);
@@ -42,7 +42,7 @@ public sealed class AppHostProcessTests
         await using (var second = await StartAppHostAsync(folder.Path))
         {
             var endpoints = EndpointsFile.Load(endpointsPath);
-            using (var client = new KvClient(endpoints.Resolve("node3")!.ToString()))
+            using (var client = new KvClient(endpoints.Resources["node3"].Endpoints["grpc"]))
             {
                 Assert.Equal("across runs", await client.GetStringAsync("apphost/kept"));
             }

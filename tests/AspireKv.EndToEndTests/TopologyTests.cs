@@ -1,6 +1,6 @@
-using AspireKv.Grpc;
 using AspireKv.Hosting.AppModel;
 using AspireKv.V1;
+using Grpc.Core;
 
 namespace AspireKv.EndToEndTests;
 

@@ -112,7 +112,7 @@ public class ClusterFixture : IAsyncLifetime
                     return;
                 }
             }
-            catch (AspireKv.Grpc.RpcException ex)
+            catch (Grpc.Core.RpcException ex)
             {
                 report = ex.Message;
             }

@@ -52,7 +52,7 @@ public sealed class PythonInteropTests(SingleNodeFixture fixture) : IClassFixtur
         Assert.Equal(0, seen.GetProperty("delete_again_deleted").GetInt64());
         Assert.Equal(5, seen.GetProperty("delete_prefix_deleted").GetInt64());
 
-        AssertStatus(seen, "unknown_method", "UNIMPLEMENTED", "Nope");
+        AssertStatus(seen, "unknown_method", "UNIMPLEMENTED", "unimplemented");
 
         var status = seen.GetProperty("status");
         Assert.Equal("solo", status.GetProperty("node_id").GetString());

@@ -1,6 +1,6 @@
 using System.Text;
-using AspireKv.Grpc;
 using AspireKv.V1;
+using Grpc.Core;
 using RabbitMQ.Client;
 
 namespace AspireKv.IntegrationTests;

@@ -1,5 +1,5 @@
-using AspireKv.Grpc;
 using AspireKv.V1;
+using Grpc.Core;
 
 namespace AspireKv.IntegrationTests;
 

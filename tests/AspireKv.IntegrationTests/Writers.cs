@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using AspireKv.Grpc;
+using Grpc.Core;
 
 namespace AspireKv.IntegrationTests;
 

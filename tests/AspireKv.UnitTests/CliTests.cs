@@ -15,61 +15,27 @@ public sealed class CliTests : IDisposable
     public void Dispose() => _folder.Dispose();
 
     [Fact]
-    public void Histogram_percentiles_are_within_a_tenth_of_a_percent_of_the_exact_ones()
+    public void Latencies_merge_and_report_milliseconds()
     {
-        var random = new Random(7);
-        var samples = Enumerable.Range(0, 100_000).Select(_ => (long)Math.Exp(random.NextDouble() * 14)).ToArray();
-        var histogram = new LatencyHistogram();
-        foreach (var sample in samples)
-        {
-            histogram.Record(sample);
-        }
-
-        Array.Sort(samples);
-        foreach (var percentile in new[] { 50.0, 90.0, 99.0, 99.9, 100.0 })
-        {
-            var exact = samples[(int)Math.Ceiling(percentile / 100 * samples.Length) - 1];
-            var measured = histogram.Percentile(percentile);
-            Assert.InRange(measured, exact, (long)(exact * 1.001) + 1);
-        }
-
-        Assert.Equal(samples.Length, histogram.Count);
-        Assert.Equal(samples[^1], histogram.Max);
-    }
-
-    [Fact]
-    public void Histogram_buckets_cover_every_value_without_gaps()
-    {
-        for (var index = 0; index < 40_000; index++)
-        {
-            var highest = LatencyHistogram.HighestValueIn(index);
-            Assert.Equal(index, LatencyHistogram.IndexOf(highest));
-            Assert.Equal(index + 1, LatencyHistogram.IndexOf(highest + 1));
-        }
-    }
-
-    [Fact]
-    public void Merged_histograms_count_everything()
-    {
-        var a = new LatencyHistogram();
-        var b = new LatencyHistogram();
-        a.Record(10);
-        b.Record(5000);
-        b.Record(20);
+        var a = Latencies.Create();
+        var b = Latencies.Create();
+        a.Record(TimeSpan.FromMicroseconds(10));
+        b.Record(TimeSpan.FromMilliseconds(5));
+        b.Record(TimeSpan.FromMicroseconds(20));
 
         a.Add(b);
 
-        Assert.Equal(3, a.Count);
-        Assert.Equal(5000, a.Max);
-        Assert.Equal(10, a.Min);
-        Assert.Equal(20, a.Percentile(50));
+        Assert.Equal(3, a.TotalCount);
+        Assert.Equal(5.0, a.MaxMilliseconds(), 2);
+        Assert.Equal(0.02, a.Milliseconds(50), 3);
+        Assert.Equal(0, Latencies.Create().Milliseconds(99));
     }
 
     [Fact]
     public void Bench_report_always_says_how_many_lag_samples_it_has()
     {
         var sampler = new ReplicationLagSampler([], _ => throw new InvalidOperationException());
-        var put = new WorkloadResult(OperationKind.Put, 10, 0, TimeSpan.FromSeconds(1), new LatencyHistogram());
+        var put = new WorkloadResult(OperationKind.Put, 10, 0, TimeSpan.FromSeconds(1), Latencies.Create());
         var report = new BenchReport(new BenchOptions(), [], [put], sampler);
 
         var json = report.ToJson();
@@ -143,21 +109,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Target_names_resolve_from_the_endpoints_file_in_a_parent_folder()
+    public async Task Target_names_resolve_from_the_endpoints_file_in_a_parent_folder()
     {
         WriteEndpoints(_folder.Path, ("node1", "http://127.0.0.1:7001"), ("node2", "http://127.0.0.1:7002"));
         var deeper = Directory.CreateDirectory(_folder.Combine("a", "b")).FullName;
 
-        var resolver = new TargetResolver(deeper, new ConfigurationBuilder().Build());
+        await using var resolver = new TargetResolver(deeper, new ConfigurationBuilder().Build());
 
-        Assert.Equal(new Uri("http://127.0.0.1:7002"), resolver.Resolve("node2").Address);
-        Assert.Equal(new Uri("http://127.0.0.1:7002"), resolver.Resolve("NODE2").Address);
-        Assert.Equal("node1", resolver.Resolve(null).Name);
+        Assert.Equal(new Uri("http://127.0.0.1:7002"), (await resolver.ResolveAsync("node2")).Address);
+        Assert.Equal(new Uri("http://127.0.0.1:7002"), (await resolver.ResolveAsync("NODE2")).Address);
+        Assert.Equal("node1", (await resolver.ResolveAsync(null)).Name);
         Assert.Equal(["node1", "node2"], resolver.KnownNodes().Select(n => n.Name));
     }
 
     [Fact]
-    public void Target_names_resolve_from_aspire_services_configuration()
+    public async Task Target_names_resolve_from_aspire_services_configuration()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -165,37 +131,41 @@ public sealed class CliTests : IDisposable
             ["services:node3:http:0"] = "http://localhost:7203",
         }).Build();
 
-        var resolver = new TargetResolver(Directory.CreateDirectory(_folder.Combine("empty")).FullName, configuration);
+        await using var resolver = new TargetResolver(Directory.CreateDirectory(_folder.Combine("empty")).FullName, configuration);
 
-        Assert.Equal(new Uri("http://localhost:7103"), resolver.Resolve("node3").Address);
+        Assert.Equal(new Uri("http://localhost:7103"), (await resolver.ResolveAsync("node3")).Address);
     }
 
     [Theory]
     [InlineData("127.0.0.1:5001", "http://127.0.0.1:5001/")]
     [InlineData("http://127.0.0.1:5002", "http://127.0.0.1:5002/")]
     [InlineData("localhost:6000", "http://localhost:6000/")]
-    public void Target_addresses_need_no_discovery(string target, string address)
+    public async Task Target_addresses_need_no_discovery(string target, string address)
     {
-        var resolver = new TargetResolver(_folder.Path, new ConfigurationBuilder().Build());
+        await using var resolver = new TargetResolver(_folder.Path, new ConfigurationBuilder().Build());
 
-        Assert.Equal(new Uri(address), resolver.Resolve(target).Address);
+        Assert.Equal(new Uri(address), (await resolver.ResolveAsync(target)).Address);
     }
 
     [Fact]
-    public void Unknown_target_name_is_a_usage_error_that_names_the_known_nodes()
+    public async Task Unknown_target_name_is_a_usage_error_that_names_the_known_nodes()
     {
         WriteEndpoints(_folder.Path, ("node1", "http://127.0.0.1:7001"));
-        var resolver = new TargetResolver(_folder.Path, new ConfigurationBuilder().Build());
+        await using var resolver = new TargetResolver(_folder.Path, new ConfigurationBuilder().Build());
 
-        var ex = Assert.Throws<CliException>(() => resolver.Resolve("node9"));
+        var ex = await Assert.ThrowsAsync<CliException>(() => resolver.ResolveAsync("node9"));
 
         Assert.Equal(ExitCodes.Usage, ex.ExitCode);
         Assert.Contains("node1", ex.Message);
     }
 
     [Fact]
-    public void Without_any_discovery_the_default_target_is_a_standalone_node() =>
-        Assert.Equal(TargetResolver.StandaloneAddress, new TargetResolver(_folder.Path, new ConfigurationBuilder().Build()).Resolve(null).Address);
+    public async Task Without_any_discovery_the_default_target_is_a_standalone_node()
+    {
+        await using var resolver = new TargetResolver(_folder.Path, new ConfigurationBuilder().Build());
+
+        Assert.Equal(TargetResolver.StandaloneAddress, (await resolver.ResolveAsync(null)).Address);
+    }
 
     [Fact]
     public void Endpoints_file_variable_overrides_the_search()

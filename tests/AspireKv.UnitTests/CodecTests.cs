@@ -1,5 +1,4 @@
 using System.Text;
-using AspireKv.Grpc.Protocol;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
@@ -52,60 +51,6 @@ public sealed class CodecTests
         Assert.Equal(byBytes, sorted);
         Assert.Equal("\U0001F600", sorted[^1]);
     }
-
-    [Theory]
-    [InlineData("1S", 10_000_000L)]
-    [InlineData("250m", 2_500_000L)]
-    [InlineData("3M", 1_800_000_000L)]
-    [InlineData("1H", 36_000_000_000L)]
-    [InlineData("7u", 70L)]
-    [InlineData("500n", 5L)]
-    [InlineData("99999999S", 999_999_990_000_000L)]
-    public void Grpc_timeout_parses_every_unit(string text, long ticks)
-    {
-        Assert.True(GrpcTimeout.TryParse(text, out var timeout));
-        Assert.Equal(ticks, timeout.Ticks);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("S")]
-    [InlineData("10")]
-    [InlineData("10s")]
-    [InlineData("123456789S")]
-    [InlineData("-1S")]
-    [InlineData("1.5S")]
-    public void Grpc_timeout_rejects_malformed_values(string text) => Assert.False(GrpcTimeout.TryParse(text, out _));
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(250)]
-    [InlineData(90_000)]
-    [InlineData(86_400_000)]
-    public void Grpc_timeout_format_round_trips_without_shortening(int milliseconds)
-    {
-        var timeout = TimeSpan.FromMilliseconds(milliseconds);
-
-        var text = GrpcTimeout.Format(timeout);
-
-        Assert.InRange(text.Length, 2, 9);
-        Assert.True(GrpcTimeout.TryParse(text, out var parsed));
-        Assert.True(parsed >= timeout);
-    }
-
-    [Theory]
-    [InlineData("plain text", "plain text")]
-    [InlineData("100%", "100%25")]
-    [InlineData("ü", "%C3%BC")]
-    [InlineData("a\nb", "a%0Ab")]
-    public void Grpc_message_is_percent_encoded_as_the_protocol_says(string message, string encoded)
-    {
-        Assert.Equal(encoded, PercentEncoding.Encode(message));
-        Assert.Equal(message, PercentEncoding.Decode(encoded));
-    }
-
-    [Fact]
-    public void Malformed_percent_sequence_is_kept_as_it_is() => Assert.Equal("50%zz%", PercentEncoding.Decode("50%zz%"));
 
     [Fact]
     public void Commands_carry_ids_that_round_trip()

@@ -1,0 +1,71 @@
+using AspireKv.Node.Replication;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+
+namespace AspireKv.Node.Grpc;
+
+/// <summary>
+/// Turns what the replica throws into gRPC statuses, in one place for every method:
+/// <see cref="ReplicaUnavailableException"/> becomes UNAVAILABLE with its reason, and a call the
+/// client cancelled or let expire becomes CANCELLED or DEADLINE_EXCEEDED. Those two are the
+/// client's doing, not the node's, so they are logged at Debug and without a stack trace.
+/// </summary>
+public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
+        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
+        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Map(ex, context) is { } status)
+        {
+            throw status;
+        }
+    }
+
+    /// <summary>The status for an exception a handler threw; null leaves it to grpc-dotnet (an unexpected error: UNKNOWN, logged as an error).</summary>
+    private RpcException? Map(Exception exception, ServerCallContext context)
+    {
+        switch (exception)
+        {
+            case ReplicaUnavailableException unavailable:
+                return new RpcException(new Status(StatusCode.Unavailable, unavailable.Message));
+            case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:
+                var expired = context.Deadline <= DateTime.UtcNow;
+                logger.LogDebug("{Method} ended early: the client {Reason}.", context.Method, expired ? "let its deadline pass" : "cancelled the call or went away");
+                return new RpcException(expired
+                    ? new Status(StatusCode.DeadlineExceeded, $"the deadline passed before the node could finish {context.Method}")
+                    : new Status(StatusCode.Cancelled, $"the client cancelled {context.Method}"));
+            default:
+                return null;
+        }
+    }
+}

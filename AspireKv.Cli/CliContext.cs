@@ -43,14 +43,18 @@ internal sealed class CliContext : IAsyncDisposable
         }
     }
 
+    /// <summary>The client of the node at <paramref name="address"/>, one per address; safe to call from the bench's concurrent clients.</summary>
     public KvClient Client(Uri address)
     {
-        if (!_clients.TryGetValue(address, out var client))
+        lock (_clients)
         {
-            client = _clients[address] = new KvClient(address.ToString(), new KvClientOptions { DefaultTimeout = Timeout });
-        }
+            if (!_clients.TryGetValue(address, out var client))
+            {
+                client = _clients[address] = new KvClient(address.ToString(), new KvClientOptions { DefaultTimeout = Timeout });
+            }
 
-        return client;
+            return client;
+        }
     }
 
     /// <summary>

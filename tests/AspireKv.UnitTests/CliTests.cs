@@ -168,6 +168,42 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Clients_are_shared_safely_by_concurrent_bench_clients()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var resolver = new TargetResolver(_folder.Path, new ConfigurationBuilder().Build());
+            await using var context = await CliContext.CreateAsync(resolver, "127.0.0.1:1", TimeSpan.FromSeconds(1), new Output(TextWriter.Null, TextWriter.Null, OutputFormat.Text));
+            var addresses = Enumerable.Range(0, 16).Select(i => new Uri($"http://127.0.0.1:{10000 + i}")).ToArray();
+            using var start = new Barrier(addresses.Length);
+            var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+
+            // As the bench does: every client asks for its node's client at the same moment.
+            var threads = addresses.Select(a => new Thread(() =>
+            {
+                try
+                {
+                    start.SignalAndWait();
+                    for (var i = 0; i < 100; i++)
+                    {
+                        context.Client(a);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    failures.Add(ex);
+                }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            Assert.All(threads, t => Assert.True(t.Join(TimeSpan.FromMinutes(1)), "a thread never finished: the clients' table was corrupted"));
+
+            Assert.Empty(failures);
+            Assert.All(addresses, a => Assert.Equal(a, context.Client(a).Address));
+            Assert.Equal(addresses.Length, addresses.Select(context.Client).Distinct().Count());
+        }
+    }
+
+    [Fact]
     public void Endpoints_file_variable_overrides_the_search()
     {
         var elsewhere = _folder.Combine("elsewhere.json");

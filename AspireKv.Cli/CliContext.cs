@@ -73,7 +73,7 @@ internal sealed class CliContext : IAsyncDisposable
                 Target = candidate;
                 return result;
             }
-            catch (RpcException ex) when (IsUnreachable(ex))
+            catch (RpcException ex) when (KvClient.NeverReachedNode(ex))
             {
                 last = ex;
             }
@@ -91,8 +91,4 @@ internal sealed class CliContext : IAsyncDisposable
 
         await Resolver.DisposeAsync().ConfigureAwait(false);
     }
-
-    /// <summary>The connection could not be made at all, so the call never reached a node.</summary>
-    private static bool IsUnreachable(RpcException ex) =>
-        ex.StatusCode == StatusCode.Unavailable && ex.Status.DebugException is HttpRequestException { InnerException: System.Net.Sockets.SocketException };
 }

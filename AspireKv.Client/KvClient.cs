@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using AspireKv.V1;
@@ -44,22 +45,30 @@ public sealed class KvClient : IDisposable
     public Uri? Address { get; }
 
     /// <summary>
-    /// A gRPC channel to a node: cleartext HTTP/2 with prior knowledge (h2c), more than one
-    /// connection when many calls are in flight, and no HTTP proxy (nodes are reached directly).
+    /// A gRPC channel to a node: cleartext HTTP/2 with prior knowledge (h2c), no HTTP proxy (nodes
+    /// are reached directly), and a fresh connection attempt by any call made while the node is
+    /// unreachable, so a node that restarts is reachable again at once.
     /// </summary>
     public static GrpcChannel CreateChannel(Uri address, KvClientOptions? options = null) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                UseProxy = false,
-                EnableMultipleHttp2Connections = true,
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-            },
+            // Not a SocketsHttpHandler: with one, grpc-dotnet keeps a subchannel per address that,
+            // once a connect has failed, fails every call fast until its backoff (up to two
+            // minutes) has passed, even after the node is back. A client of one node should simply
+            // try to connect on each call, as HttpClient does.
+            HttpHandler = new HttpClientHandler { UseProxy = false },
             MaxReceiveMessageSize = (options ?? new KvClientOptions()).MaxReceiveMessageSize,
             DisposeHttpClient = true,
         });
+
+    /// <summary>Whether a failed call never reached a node: the connection could not be made, so nothing was done.</summary>
+    public static bool NeverReachedNode(RpcException error) =>
+        error.StatusCode == StatusCode.Unavailable
+        && (error.Status.DebugException is SocketException { } direct ? IsConnectFailure(direct)
+            : error.Status.DebugException is HttpRequestException { InnerException: SocketException inner } && IsConnectFailure(inner));
+
+    private static bool IsConnectFailure(SocketException error) => error.SocketErrorCode is
+        SocketError.ConnectionRefused or SocketError.TimedOut or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostNotFound;
 
     /// <summary>Reads an address as people type it: <c>http://host:port</c>, or <c>host:port</c> for cleartext gRPC.</summary>
     public static Uri ParseAddress(string address)
@@ -184,4 +193,14 @@ public static class KvMetadata
 {
     /// <summary>On a failed compare-and-set: the key's actual mod_revision (0 when it does not exist).</summary>
     public const string CurrentModRevisionTrailer = "aspirekv-current-mod-revision";
+
+    /// <summary>
+    /// On an UNAVAILABLE that the node answered before doing anything ("true"): the write was not
+    /// applied and may be retried as it is. Without it, an UNAVAILABLE or DEADLINE_EXCEEDED write
+    /// may or may not have been applied.
+    /// </summary>
+    public const string RefusedTrailer = "aspirekv-refused";
+
+    /// <summary>Whether the node said the call was refused before anything was done (see <see cref="RefusedTrailer"/>).</summary>
+    public static bool WasRefused(Grpc.Core.RpcException error) => error.Trailers.GetValue(RefusedTrailer) == "true";
 }

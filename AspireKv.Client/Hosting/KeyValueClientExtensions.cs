@@ -53,7 +53,7 @@ public static class KeyValueClientExtensions
         var http = clientName is null
             ? builder.Services.AddGrpcClient<KeyValue.KeyValueClient>(o => o.Address = ServiceAddress(name))
             : builder.Services.AddGrpcClient<KeyValue.KeyValueClient>(clientName, o => o.Address = ServiceAddress(name));
-        return http.ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, EnableMultipleHttp2Connections = true })
+        return http.ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { UseProxy = false })
             .AddServiceDiscovery();
     }
 

@@ -91,9 +91,6 @@ public sealed class RabbitMqServer : IAsyncDisposable
             return;
         }
 
-        var home = Directory.CreateDirectory(Path.Combine(_dataRoot, "home")).FullName;
-        var logs = Directory.CreateDirectory(Path.Combine(_dataRoot, "log")).FullName;
-        var mnesia = Directory.CreateDirectory(Path.Combine(_dataRoot, "mnesia")).FullName;
         var config = Path.Combine(_dataRoot, "rabbitmq.conf");
         var plugins = Path.Combine(_dataRoot, "enabled_plugins");
         await File.WriteAllTextAsync(config, string.Join('\n',
@@ -104,26 +101,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
             $"management.tcp.port = {ManagementPort}",
             string.Empty), cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(plugins, "[rabbitmq_management].\n", cancellationToken).ConfigureAwait(false);
-
-        var environment = new Dictionary<string, string?>
-        {
-            ["HOME"] = home,
-            ["RABBITMQ_NODENAME"] = NodeName,
-            ["RABBITMQ_NODE_IP_ADDRESS"] = "127.0.0.1",
-            ["RABBITMQ_NODE_PORT"] = AmqpPort.ToString(CultureInfo.InvariantCulture),
-            ["RABBITMQ_DIST_PORT"] = DistributionPort.ToString(CultureInfo.InvariantCulture),
-            ["ERL_EPMD_PORT"] = EpmdPort.ToString(CultureInfo.InvariantCulture),
-            ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
-            ["RABBITMQ_MNESIA_BASE"] = mnesia,
-            ["RABBITMQ_LOG_BASE"] = logs,
-            ["RABBITMQ_LOGS"] = "-",
-            ["RABBITMQ_CONFIG_FILE"] = config,
-            ["RABBITMQ_ENABLED_PLUGINS_FILE"] = plugins,
-            ["RABBITMQ_PID_FILE"] = PidFile,
-            ["RABBITMQ_ALLOW_INPUT"] = null,
-            ["RABBITMQ_CONF_ENV_FILE"] = Path.Combine(_dataRoot, "rabbitmq-env.conf"),
-            ["RABBITMQ_ADVANCED_CONFIG_FILE"] = Path.Combine(_dataRoot, "advanced.config"),
-        };
+        var environment = BuildEnvironment();
 
         // Start the broker's port mapper ourselves, in the foreground, so it is our child: left to
         // the VM, epmd daemonizes and outlives the broker.
@@ -157,6 +135,17 @@ public sealed class RabbitMqServer : IAsyncDisposable
         throw new InvalidOperationException(finished == exited
             ? $"rabbitmq-server for {Name} exited with code {exited.Result} during start-up. Its last output:\n{tail}"
             : $"rabbitmq-server for {Name} did not finish starting within {timeout.TotalSeconds:F0} s. Its last output:\n{tail}");
+    }
+
+    /// <summary>
+    /// Runs <c>rabbitmqctl</c> against this broker (for example <c>set_vm_memory_high_watermark</c>
+    /// or <c>join_cluster</c>), with the broker's node name, Erlang cookie and port mapper.
+    /// </summary>
+    public async Task<(int ExitCode, string Output)> RunCtlAsync(TimeSpan timeout, params string[] arguments)
+    {
+        var ctl = Path.Combine(Path.GetDirectoryName(ServerScript)!, "rabbitmqctl");
+        return await ManagedProcess.RunToExitAsync(
+            new ProcessSpec($"{Name}-ctl", ctl, ["-n", NodeName, .. arguments], _dataRoot, BuildEnvironment()), timeout).ConfigureAwait(false);
     }
 
     /// <summary>Stops the broker gracefully (SIGTERM), killing it after a grace period, then stops its epmd.</summary>
@@ -222,6 +211,27 @@ public sealed class RabbitMqServer : IAsyncDisposable
 
     private string PidFile => Path.Combine(_dataRoot, "rabbitmq.pid");
 
+    /// <summary>The environment of the broker and of rabbitmqctl: everything private to this instance.</summary>
+    private Dictionary<string, string?> BuildEnvironment() => new()
+    {
+        ["HOME"] = Directory.CreateDirectory(Path.Combine(_dataRoot, "home")).FullName,
+        ["RABBITMQ_NODENAME"] = NodeName,
+        ["RABBITMQ_NODE_IP_ADDRESS"] = "127.0.0.1",
+        ["RABBITMQ_NODE_PORT"] = AmqpPort.ToString(CultureInfo.InvariantCulture),
+        ["RABBITMQ_DIST_PORT"] = DistributionPort.ToString(CultureInfo.InvariantCulture),
+        ["ERL_EPMD_PORT"] = EpmdPort.ToString(CultureInfo.InvariantCulture),
+        ["ERL_EPMD_ADDRESS"] = "127.0.0.1",
+        ["RABBITMQ_MNESIA_BASE"] = Directory.CreateDirectory(Path.Combine(_dataRoot, "mnesia")).FullName,
+        ["RABBITMQ_LOG_BASE"] = Directory.CreateDirectory(Path.Combine(_dataRoot, "log")).FullName,
+        ["RABBITMQ_LOGS"] = "-",
+        ["RABBITMQ_CONFIG_FILE"] = Path.Combine(_dataRoot, "rabbitmq.conf"),
+        ["RABBITMQ_ENABLED_PLUGINS_FILE"] = Path.Combine(_dataRoot, "enabled_plugins"),
+        ["RABBITMQ_PID_FILE"] = PidFile,
+        ["RABBITMQ_ALLOW_INPUT"] = null,
+        ["RABBITMQ_CONF_ENV_FILE"] = Path.Combine(_dataRoot, "rabbitmq-env.conf"),
+        ["RABBITMQ_ADVANCED_CONFIG_FILE"] = Path.Combine(_dataRoot, "advanced.config"),
+    };
+
     private int? ReadVmPid()
     {
         try
@@ -276,7 +286,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
         _epmd = ManagedProcess.Start(
             new ProcessSpec($"{Name}-epmd", epmd, ["-port", EpmdPort.ToString(CultureInfo.InvariantCulture), "-address", "127.0.0.1"], _dataRoot, OwnSession: true),
             _output);
-        for (var attempt = 0; attempt < 100 && !_epmd.HasExited; attempt++)
+        for (var attempt = 0; attempt < 600 && !_epmd.HasExited; attempt++)
         {
             if (!PortAllocator.IsFree(EpmdPort))
             {
@@ -286,7 +296,10 @@ public sealed class RabbitMqServer : IAsyncDisposable
             await Task.Delay(50, cancellationToken).ConfigureAwait(false);
         }
 
-        throw new InvalidOperationException($"epmd for {Name} did not start listening on port {EpmdPort}.");
+        var output = string.Join('\n', _epmd.RecentOutput.Select(l => "  " + l.Text));
+        throw new InvalidOperationException(_epmd.HasExited
+            ? $"epmd for {Name} exited with code {_epmd.Exited.Result} instead of listening on port {EpmdPort}:\n{output}"
+            : $"epmd for {Name} did not start listening on port {EpmdPort} within 30 s.");
     }
 
     private async Task StopEpmdAsync()

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using AspireKv.Node.Commands;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.RabbitMq;
-using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
 
 namespace AspireKv.Node.Diagnostics;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using AspireKv.Client;
+using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Replication;
-using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
 using AspireKv.V1;
 using Grpc.Core;

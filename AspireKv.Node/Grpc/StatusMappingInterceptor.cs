@@ -1,3 +1,4 @@
+using AspireKv.Client;
 using AspireKv.Node.Replication;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -6,7 +7,8 @@ namespace AspireKv.Node.Grpc;
 
 /// <summary>
 /// Turns what the replica throws into gRPC statuses, in one place for every method:
-/// <see cref="ReplicaUnavailableException"/> becomes UNAVAILABLE with its reason, and a call the
+/// <see cref="ReplicaUnavailableException"/> becomes UNAVAILABLE with its reason (and the
+/// <c>aspirekv-refused</c> trailer when the node refused before doing anything), and a call the
 /// client cancelled or let expire becomes CANCELLED or DEADLINE_EXCEEDED. Those two are the
 /// client's doing, not the node's, so they are logged at Debug and without a stack trace.
 /// </summary>
@@ -56,6 +58,8 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
     {
         switch (exception)
         {
+            case ReplicaUnavailableException { Refused: true } refused:
+                return new RpcException(new Status(StatusCode.Unavailable, refused.Message), new Metadata { { KvMetadata.RefusedTrailer, "true" } });
             case ReplicaUnavailableException unavailable:
                 return new RpcException(new Status(StatusCode.Unavailable, unavailable.Message));
             case OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested:

@@ -4,8 +4,6 @@ using AspireKv.Node.Grpc;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.RabbitMq;
 using AspireKv.Node.Snapshots;
-using AspireKv.Node.StateMachine;
-using Google.Protobuf;
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -36,17 +34,40 @@ public static class NodeHostingExtensions
         }
     }
 
+    /// <summary>Maps <c>aspirekv.v1.KeyValue</c>, the standard <c>grpc.health.v1.Health</c> service, and gRPC server reflection.</summary>
+    public static WebApplication MapKeyValueService(this WebApplication app)
+    {
+        app.MapGrpcService<KeyValueService>();
+        app.MapGrpcService<HealthServiceImpl>();
+        app.MapGrpcReflectionService();
+        return app;
+    }
+
     private static WebApplicationBuilder AddKeyValueNodeCore(WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        var nodeId = configuration[$"{NodeOptions.SectionName}:Id"] is { Length: > 0 } id ? id
+        var node = configuration.GetSection(NodeOptions.SectionName).Get<NodeOptions>() ?? new NodeOptions();
+        node.Id = node.Id is { Length: > 0 } id ? id
             : configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } serviceName ? serviceName
             : Environment.MachineName;
-
-        builder.Services.Configure<KeyValueLimits>(configuration.GetSection(KeyValueLimits.SectionName));
-        builder.Services.Configure<ReplicaOptions>(configuration.GetSection(ReplicationSettings.SectionName));
-        builder.Services.PostConfigure<ReplicaOptions>(o => o.NodeId = nodeId);
+        node.DataPath = node.DataPath is { Length: > 0 } path
+            ? Path.GetFullPath(path)
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "aspirekv", node.Id);
+        var replication = configuration.GetSection(ReplicationOptions.SectionName).Get<ReplicationOptions>() ?? new ReplicationOptions();
         var limits = configuration.GetSection(KeyValueLimits.SectionName).Get<KeyValueLimits>() ?? new KeyValueLimits();
+        builder.Services.AddSingleton(Options.Create(node));
+        builder.Services.AddSingleton(Options.Create(replication));
+        builder.Services.AddSingleton(Options.Create(limits));
+
+        AddGrpc(builder, limits);
+        AddReplica(builder, node, replication);
+        builder.Services.AddSingleton(sp => new PeerDirectory(ConfiguredServices.List(sp.GetRequiredService<IConfiguration>()), node.Id));
+        builder.Services.AddHealthChecks().AddCheck<ReplicaHealthCheck>(GrpcHealthPublisher.ReadinessCheck);
+        return builder;
+    }
+
+    private static void AddGrpc(WebApplicationBuilder builder, KeyValueLimits limits)
+    {
         builder.Services.AddGrpc(o =>
         {
             o.MaxReceiveMessageSize = limits.MaxMessageBytes;
@@ -73,17 +94,18 @@ public static class NodeHostingExtensions
             o.Delay = TimeSpan.Zero;
             o.Period = TimeSpan.FromSeconds(1);
         });
+
         // The broker client's publish spans nest under each write's publish span. Its spans for each
         // delivery from the stream are left out: they would start a trace per entry, and the
         // aspirekv.apply spans stand for that work inside each write's own trace.
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(NodeDiagnostics.SourceName, "RabbitMQ.Client.Publisher"));
         builder.Services.ConfigureOpenTelemetryMeterProvider(metrics => metrics.AddMeter(NodeDiagnostics.SourceName, "RabbitMQ.Client.*"));
+    }
 
-        builder.Services.Configure<NodeOptions>(configuration.GetSection(NodeOptions.SectionName));
-        builder.Services.Configure<RabbitMqLogOptions>(configuration.GetSection(ReplicationSettings.SectionName));
-        var settings = configuration.GetSection(ReplicationSettings.SectionName).Get<ReplicationSettings>() ?? new ReplicationSettings();
-        var inMemory = string.Equals(settings.Log, "InMemory", StringComparison.OrdinalIgnoreCase);
-        var connectionString = configuration.GetConnectionString("messaging");
+    private static void AddReplica(WebApplicationBuilder builder, NodeOptions node, ReplicationOptions replication)
+    {
+        var inMemory = string.Equals(replication.Log, "InMemory", StringComparison.OrdinalIgnoreCase);
+        var connectionString = builder.Configuration.GetConnectionString("messaging");
         if (inMemory)
         {
             builder.Services.AddSingleton<IReplicationLog, InMemoryReplicationLog>();
@@ -91,7 +113,8 @@ public static class NodeHostingExtensions
         else if (!string.IsNullOrWhiteSpace(connectionString))
         {
             RabbitMqReplicationLog.ParseConnectionString(connectionString);
-            builder.Services.AddSingleton<IReplicationLog>(sp => ActivatorUtilities.CreateInstance<RabbitMqReplicationLog>(sp, connectionString));
+            builder.Services.AddSingleton<IReplicationLog>(sp =>
+                new RabbitMqReplicationLog(connectionString, replication, node.Id!, sp.GetRequiredService<ILogger<RabbitMqReplicationLog>>()));
         }
         else
         {
@@ -101,71 +124,28 @@ public static class NodeHostingExtensions
         }
 
         // A snapshot only makes sense next to a durable log; the in-memory log starts empty every time.
-        var dataPath = configuration[$"{NodeOptions.SectionName}:DataPath"] is { Length: > 0 } path
-            ? Path.GetFullPath(path)
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "aspirekv", nodeId);
-        builder.Services.AddSingleton(new SnapshotStore(dataPath));
+        var snapshots = inMemory ? null : new SnapshotStore(node.DataPath!);
         builder.Services.AddSingleton(sp => new Replica(
             sp.GetRequiredService<IReplicationLog>(),
-            sp.GetRequiredService<IOptions<ReplicaOptions>>(),
-            sp.GetRequiredService<ILogger<Replica>>(),
-            inMemory ? null : LoadSnapshot(sp.GetRequiredService<SnapshotStore>(), sp.GetRequiredService<ILogger<SnapshotStore>>())));
+            replication,
+            node.Id!,
+            sp.GetRequiredService<ILoggerFactory>(),
+            snapshots is null ? null : SnapshotLoader.Load(snapshots, sp.GetRequiredService<ILogger<SnapshotStore>>())));
         builder.Services.AddHostedService(sp => new ReplicaHostedService(
             sp.GetRequiredService<Replica>(),
             sp.GetRequiredService<IReplicationLog>(),
-            inMemory ? null : sp.GetRequiredService<SnapshotStore>(),
-            sp.GetRequiredService<IOptions<NodeOptions>>(),
-            sp.GetRequiredService<ILogger<ReplicaHostedService>>()));
-        builder.Services.AddSingleton(sp => new PeerDirectory(ConfiguredServices.List(sp.GetRequiredService<IConfiguration>()), nodeId));
-        builder.Services.AddHealthChecks().AddCheck<ReplicaHealthCheck>(GrpcHealthPublisher.ReadinessCheck);
-        return builder;
-    }
-
-    /// <summary>Maps <c>aspirekv.v1.KeyValue</c>, the standard <c>grpc.health.v1.Health</c> service, and gRPC server reflection.</summary>
-    public static WebApplication MapKeyValueService(this WebApplication app)
-    {
-        app.MapGrpcService<KeyValueService>();
-        app.MapGrpcService<HealthServiceImpl>();
-        app.MapGrpcReflectionService();
-        return app;
-    }
-
-    private static KvStateMachine? LoadSnapshot(SnapshotStore store, ILogger logger)
-    {
-        try
-        {
-            var capture = store.Load();
-            if (capture is null)
-            {
-                logger.LogInformation("No snapshot at {Path}; replaying the log from its start.", store.Path);
-                return null;
-            }
-
-            logger.LogInformation(
-                "Loaded the snapshot at {Path}: revision {Revision}, {Keys} keys, resuming after log offset {Offset}.",
-                store.Path, capture.Revision, capture.Records.Count, capture.AppliedOffset);
-            return KvStateMachine.Restore(capture);
-        }
-        catch (Exception ex) when (ex is InvalidDataException or InvalidProtocolBufferException or IOException)
-        {
-            var aside = store.Path + ".damaged";
-            File.Move(store.Path, aside, overwrite: true);
-            logger.LogError("The snapshot at {Path} cannot be used ({Error}); it was moved to {Aside} and the log is replayed from its start.", store.Path, ex.Message, aside);
-            return null;
-        }
+            snapshots is null ? null : new SnapshotScheduler(sp.GetRequiredService<Replica>(), snapshots, node.SnapshotInterval, sp.GetRequiredService<ILogger<SnapshotScheduler>>())));
     }
 }
 
 /// <summary>
-/// Starts the replica with the host, writes a snapshot now and then while it runs, and on
+/// Starts the replica with the host and writes a snapshot now and then while it runs; on
 /// shutdown stops it (failing what is still pending) and writes a last snapshot.
 /// </summary>
-internal sealed class ReplicaHostedService(
-    Replica replica, IReplicationLog log, SnapshotStore? snapshots, IOptions<NodeOptions> options, ILogger<ReplicaHostedService> logger) : IHostedService
+internal sealed class ReplicaHostedService(Replica replica, IReplicationLog log, SnapshotScheduler? snapshots) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _snapshotLoop = Task.CompletedTask;
-    private long _snapshotOffset = long.MinValue;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -173,8 +153,7 @@ internal sealed class ReplicaHostedService(
         NodeDiagnostics.Observe(replica, log);
         if (snapshots is not null)
         {
-            _snapshotOffset = replica.Inspect(s => s.AppliedOffset);
-            _snapshotLoop = Task.Run(() => SnapshotLoopAsync(_stopping.Token), CancellationToken.None);
+            _snapshotLoop = Task.Run(() => snapshots.RunAsync(_stopping.Token), CancellationToken.None);
         }
     }
 
@@ -183,47 +162,7 @@ internal sealed class ReplicaHostedService(
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _snapshotLoop.ConfigureAwait(false);
         await replica.DisposeAsync().ConfigureAwait(false);
-        TrySnapshot();
-    }
-
-    private async Task SnapshotLoopAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(options.Value.SnapshotInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
-            {
-                TrySnapshot();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private void TrySnapshot()
-    {
-        if (snapshots is null || replica.Health.Health == ReplicaHealth.NotServing)
-        {
-            return;
-        }
-
-        try
-        {
-            var capture = replica.Inspect(s => s.Capture());
-            if (capture.AppliedOffset == _snapshotOffset)
-            {
-                return;
-            }
-
-            snapshots.Save(capture, replica.NodeId);
-            _snapshotOffset = capture.AppliedOffset;
-            logger.LogDebug("Wrote a snapshot at log offset {Offset} (revision {Revision}).", capture.AppliedOffset, capture.Revision);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            logger.LogError(ex, "Could not write a snapshot to {Path}.", snapshots.Path);
-        }
+        snapshots?.TrySave();
     }
 }
 

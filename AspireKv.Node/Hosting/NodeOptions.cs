@@ -1,6 +1,6 @@
 namespace AspireKv.Node.Hosting;
 
-/// <summary>Who this node is, from the <c>Node</c> configuration section.</summary>
+/// <summary>Who this node is and where it keeps its data, from the <c>Node</c> configuration section.</summary>
 public sealed class NodeOptions
 {
     public const string SectionName = "Node";
@@ -13,13 +13,4 @@ public sealed class NodeOptions
 
     /// <summary>How often the node writes a snapshot when it has applied something new.</summary>
     public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromSeconds(10);
-}
-
-/// <summary>Which log the node replicates through, from the <c>Replication</c> configuration section.</summary>
-public sealed class ReplicationSettings
-{
-    public const string SectionName = "Replication";
-
-    /// <summary><c>RabbitMq</c> (the default) or <c>InMemory</c> (one node on its own, nothing kept).</summary>
-    public string Log { get; set; } = "RabbitMq";
 }

@@ -14,7 +14,7 @@ public sealed class InMemoryReplicationLog : IReplicationLog
 
     public string Destination => "in-memory";
 
-    public LogAvailability Availability => LogAvailability.Available;
+    public LogAvailability Availability => LogAvailability.Available(1);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -32,6 +32,9 @@ public sealed class InMemoryReplicationLog : IReplicationLog
         return Task.CompletedTask;
     }
 
+    public Task WaitForSessionAsync(long afterSession, CancellationToken cancellationToken) =>
+        afterSession < 1 ? Task.CompletedTask : Task.Delay(Timeout.Infinite, cancellationToken);
+
     /// <summary>Drops every entry before <paramref name="offset"/>, as stream retention would.</summary>
     public void TruncateBefore(long offset)
     {
@@ -43,20 +46,28 @@ public sealed class InMemoryReplicationLog : IReplicationLog
         }
     }
 
-    public async IAsyncEnumerable<LogRecord> ReadAsync(long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogRecord> ReadAsync(long resumeAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var next = fromOffset;
+        var next = Math.Max(resumeAfter, 0);
+        lock (_entries)
+        {
+            if (next < _firstOffset)
+            {
+                throw new LogTruncatedException(next, _firstOffset);
+            }
+
+            if (resumeAfter >= 0 && resumeAfter >= _firstOffset + _entries.Count)
+            {
+                throw new LogDivergedException(resumeAfter, _firstOffset + _entries.Count - 1);
+            }
+        }
+
         while (true)
         {
             Task wait;
             var batch = new List<LogRecord>();
             lock (_entries)
             {
-                if (next < _firstOffset)
-                {
-                    throw new LogTruncatedException(next, _firstOffset);
-                }
-
                 for (var offset = next; offset < _firstOffset + _entries.Count; offset++)
                 {
                     batch.Add(new LogRecord(offset, _entries[(int)(offset - _firstOffset)]));

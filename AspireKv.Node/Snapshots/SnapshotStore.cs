@@ -15,7 +15,9 @@ namespace AspireKv.Node.Snapshots;
 public sealed class SnapshotStore(string directory)
 {
     public const string FileName = "snapshot.akv";
-    public const uint FormatVersion = 1;
+
+    /// <summary>The format this version writes; it reads this one and every one before it.</summary>
+    public const uint FormatVersion = 2;
     private const int HeaderSize = 8 + 4 + 8 + 32;
     private static readonly byte[] Magic = "AKVSNAP1"u8.ToArray();
 
@@ -39,8 +41,12 @@ public sealed class SnapshotStore(string directory)
                     KeyCount = capture.Records.Count,
                     NodeId = nodeId,
                     CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                    RememberedFrom = capture.RememberedFrom,
+                    LogIdentity = capture.LogIdentity,
+                    LastEntryHash = capture.LastEntryHash,
                 };
-                header.RecentCommandIds.AddRange(capture.RecentIds.Select(id => ByteString.CopyFrom(id.ToByteArray())));
+                header.RecentCommandIds.AddRange(capture.RecentIds.Select(r => ByteString.CopyFrom(r.Id.ToByteArray())));
+                header.RecentCommandOffsets.AddRange(capture.RecentIds.Select(r => r.Offset));
                 header.WriteDelimitedTo(body);
                 foreach (var record in capture.Records)
                 {
@@ -59,6 +65,9 @@ public sealed class SnapshotStore(string directory)
         }
 
         File.Move(temporary, Path, overwrite: true);
+
+        // The rename is durable only once the folder that holds it is.
+        Fsync.Directory(directory);
     }
 
     /// <summary>Loads the snapshot; null when there is none. Throws <see cref="InvalidDataException"/> when it is damaged.</summary>
@@ -77,9 +86,9 @@ public sealed class SnapshotStore(string directory)
         }
 
         var version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
-        if (version != FormatVersion)
+        if (version is < 1 or > FormatVersion)
         {
-            throw new InvalidDataException($"{Path} has snapshot format {version}; this node reads format {FormatVersion}.");
+            throw new InvalidDataException($"{Path} has snapshot format {version}; this node reads formats 1 to {FormatVersion}.");
         }
 
         var length = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(12));
@@ -102,7 +111,14 @@ public sealed class SnapshotStore(string directory)
             records.Add(KeyRecord.FromEntry(Entry.Parser.ParseDelimitedFrom(file)));
         }
 
-        return new StateCapture(meta.Revision, meta.AppliedOffset, meta.SkippedEntries, records, [.. meta.RecentCommandIds.Select(id => new Guid(id.Span))]);
+        // Format 1 kept no offsets: its ids count as applied at the snapshot's offset, and the
+        // window as covering everything (format 1 nodes never refused stale entries either).
+        var offsets = meta.RecentCommandOffsets.Count == meta.RecentCommandIds.Count
+            ? meta.RecentCommandOffsets
+            : Enumerable.Repeat(meta.AppliedOffset, meta.RecentCommandIds.Count);
+        var recent = meta.RecentCommandIds.Zip(offsets, (id, offset) => (offset, new Guid(id.Span))).ToList();
+        return new StateCapture(
+            meta.Revision, meta.AppliedOffset, meta.SkippedEntries, records, recent, meta.RememberedFrom, meta.LogIdentity, meta.LastEntryHash);
     }
 
     /// <summary>Passes writes through to a stream while hashing them.</summary>

@@ -42,6 +42,12 @@ public enum CommandOutcome
 
     /// <summary>A barrier: nothing to do but be applied.</summary>
     Barrier,
+
+    /// <summary>
+    /// A retried entry that reached the log so late that an earlier copy of it could have been
+    /// applied and forgotten; nothing was done, so that it cannot be applied twice.
+    /// </summary>
+    Stale,
 }
 
 /// <summary>The result of one command, decided the same way on every replica.</summary>

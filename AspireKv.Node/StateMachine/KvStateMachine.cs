@@ -1,67 +1,83 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using AspireKv.Node.Replication.Wire;
+using AspireKv.Node.Commands;
+using Google.Protobuf;
 
 namespace AspireKv.Node.StateMachine;
 
 /// <summary>
 /// The replicated state: keys with their counters, the store revision, the window of recently
-/// applied command ids, and how far the log has been applied. Deterministic and free of I/O:
-/// given the same log it reaches the same state on every replica. Not thread-safe; the replica
-/// serializes access.
+/// applied command ids, the log's identity, and how far the log has been applied.
+/// Deterministic and free of I/O: given the same log it reaches the same state on every replica.
+/// Not thread-safe; the replica serializes access.
 /// </summary>
-public sealed class KvStateMachine
+public sealed class KvStateMachine : IStateView
 {
     /// <summary>How many recent command ids are remembered to drop duplicates. Part of the replicated state.</summary>
     public const int DedupWindowSize = 100_000;
 
     private readonly Dictionary<string, KeyRecord> _keys = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _order = new(Utf8KeyComparer.Instance);
-    private readonly HashSet<Guid> _recentIds = [];
-    private readonly Queue<Guid> _recentOrder = new();
+    private readonly DedupWindow _recent;
 
-    /// <summary>The revision of the last write applied; 0 for an empty store.</summary>
+    public KvStateMachine(int dedupWindowSize = DedupWindowSize) => _recent = new DedupWindow(dedupWindowSize);
+
     public long Revision { get; private set; }
 
-    /// <summary>The offset of the last log entry applied or skipped; -1 before the first.</summary>
     public long AppliedOffset { get; private set; } = -1;
 
-    /// <summary>Log entries skipped because they could not be decoded.</summary>
     public long SkippedEntries { get; private set; }
 
     public int KeyCount => _keys.Count;
 
+    public ByteString LogIdentity { get; private set; } = ByteString.Empty;
+
+    public ByteString LastEntryHash { get; private set; } = ByteString.Empty;
+
+    public long RememberedFrom => _recent.RememberedFrom;
+
     /// <summary>
-    /// Applies one log entry, appending one result per command to <paramref name="results"/>.
-    /// An entry at or below <see cref="AppliedOffset"/> was applied before and is ignored; the
-    /// method then returns false.
+    /// Applies the entry at <paramref name="offset"/> (whose bytes hash to <paramref name="entryHash"/>),
+    /// appending one result per command to <paramref name="results"/>. An entry at or below
+    /// <see cref="AppliedOffset"/> was applied before and is ignored; the method then returns false.
     /// </summary>
-    public bool Apply(long offset, LogEntry entry, List<CommandResult> results)
+    public bool Apply(long offset, ByteString entryHash, LogEntry entry, List<CommandResult> results)
     {
-        if (offset <= AppliedOffset)
+        if (!Advance(offset, entryHash))
         {
             return false;
         }
 
-        AppliedOffset = offset;
+        if (entry.LogIdentity.Length > 0 && LogIdentity.Length > 0 && entry.LogIdentity != LogIdentity)
+        {
+            // Proposed by a node that had applied another log (one recreated under it): not this log's write.
+            SkippedEntries++;
+            foreach (var _ in entry.Commands)
+            {
+                results.Add(Reject("the entry was proposed against another log"));
+            }
+
+            return true;
+        }
+
+        var stale = entry.HasProposerAppliedOffset && !_recent.Covers(entry.ProposerAppliedOffset);
         foreach (var command in entry.Commands)
         {
-            results.Add(Apply(command));
+            results.Add(stale && command.OpCase != Command.OpOneofCase.Barrier ? new CommandResult(CommandOutcome.Stale, Revision) : Apply(offset, command));
         }
 
         return true;
     }
 
     /// <summary>Records that the entry at <paramref name="offset"/> could not be decoded and was skipped.</summary>
-    public bool Skip(long offset)
+    public bool Skip(long offset, ByteString entryHash)
     {
-        if (offset <= AppliedOffset)
+        if (!Advance(offset, entryHash))
         {
             return false;
         }
 
-        AppliedOffset = offset;
         SkippedEntries++;
         return true;
     }
@@ -137,9 +153,9 @@ public sealed class KvStateMachine
             AddNumber(record.Version, number);
         }
 
-        AddNumber(_recentOrder.Count, number);
+        AddNumber(_recent.Count, number);
         Span<byte> id = stackalloc byte[16];
-        foreach (var guid in _recentOrder)
+        foreach (var (_, guid) in _recent.Entries)
         {
             guid.TryWriteBytes(id);
             hash.AppendData(id);
@@ -153,16 +169,18 @@ public sealed class KvStateMachine
     /// taken under the replica's lock and written out after.
     /// </summary>
     public StateCapture Capture() =>
-        new(Revision, AppliedOffset, SkippedEntries, [.. _order.Select(k => _keys[k])], [.. _recentOrder]);
+        new(Revision, AppliedOffset, SkippedEntries, [.. _order.Select(k => _keys[k])], [.. _recent.Entries], _recent.RememberedFrom, LogIdentity, LastEntryHash);
 
     /// <summary>Rebuilds a state machine from a capture (a loaded snapshot).</summary>
-    public static KvStateMachine Restore(StateCapture capture)
+    public static KvStateMachine Restore(StateCapture capture, int dedupWindowSize = DedupWindowSize)
     {
-        var state = new KvStateMachine
+        var state = new KvStateMachine(dedupWindowSize)
         {
             Revision = capture.Revision,
             AppliedOffset = capture.AppliedOffset,
             SkippedEntries = capture.SkippedEntries,
+            LogIdentity = capture.LogIdentity,
+            LastEntryHash = capture.LastEntryHash,
         };
         foreach (var record in capture.Records)
         {
@@ -170,15 +188,28 @@ public sealed class KvStateMachine
             state._order.Add(record.Key);
         }
 
-        foreach (var id in capture.RecentIds)
-        {
-            state.Remember(id);
-        }
-
+        state._recent.Restore(capture.RememberedFrom, capture.RecentIds);
         return state;
     }
 
-    private CommandResult Apply(Command command)
+    private bool Advance(long offset, ByteString entryHash)
+    {
+        if (offset <= AppliedOffset)
+        {
+            return false;
+        }
+
+        if (offset == 0)
+        {
+            LogIdentity = entryHash;
+        }
+
+        AppliedOffset = offset;
+        LastEntryHash = entryHash;
+        return true;
+    }
+
+    private CommandResult Apply(long offset, Command command)
     {
         if (command.OpCase == Command.OpOneofCase.Barrier)
         {
@@ -190,7 +221,7 @@ public sealed class KvStateMachine
             return Reject($"the command id is {command.Id.Length} bytes; it must be 16");
         }
 
-        if (!Remember(new Guid(command.Id.Span)))
+        if (!_recent.TryAdd(new Guid(command.Id.Span), offset))
         {
             return new CommandResult(CommandOutcome.Duplicate, Revision);
         }
@@ -259,23 +290,15 @@ public sealed class KvStateMachine
     }
 
     private CommandResult Reject(string reason) => new(CommandOutcome.Rejected, Revision, Reason: reason);
-
-    private bool Remember(Guid id)
-    {
-        if (!_recentIds.Add(id))
-        {
-            return false;
-        }
-
-        _recentOrder.Enqueue(id);
-        if (_recentOrder.Count > DedupWindowSize)
-        {
-            _recentIds.Remove(_recentOrder.Dequeue());
-        }
-
-        return true;
-    }
 }
 
 /// <summary>The whole replicated state at one log offset: what a snapshot holds.</summary>
-public sealed record StateCapture(long Revision, long AppliedOffset, long SkippedEntries, IReadOnlyList<KeyRecord> Records, IReadOnlyList<Guid> RecentIds);
+public sealed record StateCapture(
+    long Revision,
+    long AppliedOffset,
+    long SkippedEntries,
+    IReadOnlyList<KeyRecord> Records,
+    IReadOnlyList<(long Offset, Guid Id)> RecentIds,
+    long RememberedFrom,
+    ByteString LogIdentity,
+    ByteString LastEntryHash);

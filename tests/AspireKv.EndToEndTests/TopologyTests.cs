@@ -1,4 +1,5 @@
 using AspireKv.Hosting.AppModel;
+using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;
 
@@ -76,19 +77,9 @@ public sealed class TopologyTests(TopologyFixture fixture)
         Assert.Equal("1", await app.CreateKvClient("node3").GetStringAsync("broker/before"));
     }
 
-    private async Task<PutResponse> PutWhenAvailableAsync(string node, string key)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            try
-            {
-                return await fixture.App.CreateKvClient(node).PutAsync(key, "after", timeout: TimeSpan.FromSeconds(3));
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
+    private Task<PutResponse> PutWhenAvailableAsync(string node, string key) =>
+        Eventually.SucceedsAsync<PutResponse, RpcException>(
+            () => fixture.App.CreateKvClient(node).PutAsync(key, "after", timeout: TimeSpan.FromSeconds(3)),
+            Patience,
+            () => fixture.App.RecentLogs());
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AspireKv.Client;
+using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Configuration;

@@ -1,4 +1,5 @@
 using System.Text;
+using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;
 using RabbitMQ.Client;
@@ -16,6 +17,7 @@ public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
 public sealed class ReplicationTests(ClusterFixture cluster)
 {
     private static readonly TimeSpan Converge = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     [Fact]
     public async Task Concurrent_writers_on_every_node_get_unique_revisions_and_every_node_agrees()
@@ -233,19 +235,8 @@ public sealed class ReplicationTests(ClusterFixture cluster)
         return result;
     }
 
-    private Task WaitForAsync(Func<bool> condition) => WaitForAsync(() => Task.FromResult(condition()));
+    private Task WaitForAsync(Func<bool> condition) => Eventually.TrueAsync(condition, Patience, () => cluster.RecentLog());
 
-    private async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"The condition did not hold within 120 s.\n{cluster.RecentLog()}");
-            }
+    private Task WaitForAsync(Func<Task<bool>> condition) => Eventually.TrueAsync(condition, Patience, () => cluster.RecentLog());
 
-            await Task.Delay(100);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;
 
@@ -34,19 +35,21 @@ public sealed class TruncatedLogTests(SmallRetentionClusterFixture cluster) : IC
         away.Start();
         var client = cluster.Client("node3");
         StatusResponse? status = null;
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (status?.Health != NodeHealth.NotServing && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200);
-            try
+        await Eventually.TrueAsync(
+            async () =>
             {
-                status = await client.StatusAsync();
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
-            {
-                // Still starting up.
-            }
-        }
+                try
+                {
+                    status = await client.StatusAsync();
+                    return status.Health == NodeHealth.NotServing;
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
+                {
+                    return false; // still starting up
+                }
+            },
+            TimeSpan.FromSeconds(60),
+            () => cluster.RecentLog());
 
         Assert.NotNull(status);
         Assert.Equal(NodeHealth.NotServing, status.Health);

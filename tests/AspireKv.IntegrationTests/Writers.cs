@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AspireKv.Testing;
 using Grpc.Core;
 
 namespace AspireKv.IntegrationTests;

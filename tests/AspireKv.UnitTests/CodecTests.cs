@@ -1,6 +1,5 @@
 using System.Text;
-using AspireKv.Node.Replication;
-using AspireKv.Node.Replication.Wire;
+using AspireKv.Node.Commands;
 using AspireKv.Node.StateMachine;
 using Google.Protobuf;
 

@@ -1,4 +1,4 @@
-using AspireKv.Node.Replication.Wire;
+using AspireKv.Node.Commands;
 using Google.Protobuf;
 
 namespace AspireKv.UnitTests;
@@ -24,10 +24,21 @@ internal static class Commands
 
     public static LogEntry Entry(params Command[] commands)
     {
-        var entry = new LogEntry { FormatVersion = 1, Origin = "test" };
+        var entry = new LogEntry { FormatVersion = LogCodec.FormatVersion, Origin = "test" };
         entry.Commands.AddRange(commands);
         return entry;
     }
+
+    /// <summary>An entry stamped as built by a proposer that had applied the log up to <paramref name="proposerAppliedOffset"/>.</summary>
+    public static LogEntry Stamped(long proposerAppliedOffset, params Command[] commands)
+    {
+        var entry = Entry(commands);
+        entry.ProposerAppliedOffset = proposerAppliedOffset;
+        return entry;
+    }
+
+    /// <summary>A stand-in for the hash of the entry at <paramref name="offset"/>.</summary>
+    public static ByteString Hash(long offset) => ByteString.CopyFromUtf8($"entry-{offset}");
 
     private static ByteString Id(Guid? id) => ByteString.CopyFrom((id ?? Guid.NewGuid()).ToByteArray());
 }

@@ -1,4 +1,4 @@
-using AspireKv.Node.Replication.Wire;
+using AspireKv.Node.Commands;
 using AspireKv.Node.StateMachine;
 using Google.Protobuf;
 using static AspireKv.UnitTests.Commands;
@@ -15,7 +15,7 @@ public sealed class KvStateMachineTests
     private List<CommandResult> ApplyAll(params Command[] commands)
     {
         var results = new List<CommandResult>();
-        Assert.True(_state.Apply(_offset++, Entry(commands), results));
+        Assert.True(_state.Apply(_offset, Hash(_offset++), Entry(commands), results));
         return results;
     }
 
@@ -244,11 +244,11 @@ public sealed class KvStateMachineTests
     public void Entry_at_or_below_the_applied_offset_is_ignored()
     {
         var results = new List<CommandResult>();
-        Assert.True(_state.Apply(5, Entry(Put("a", "1")), results));
+        Assert.True(_state.Apply(5, Hash(5), Entry(Put("a", "1")), results));
 
-        Assert.False(_state.Apply(5, Entry(Put("b", "1")), results));
-        Assert.False(_state.Apply(3, Entry(Put("c", "1")), results));
-        Assert.False(_state.Skip(4));
+        Assert.False(_state.Apply(5, Hash(5), Entry(Put("b", "1")), results));
+        Assert.False(_state.Apply(3, Hash(3), Entry(Put("c", "1")), results));
+        Assert.False(_state.Skip(4, Hash(4)));
 
         Assert.Equal(5, _state.AppliedOffset);
         Assert.Equal(1, _state.Revision);
@@ -258,7 +258,7 @@ public sealed class KvStateMachineTests
     [Fact]
     public void Skipped_entry_advances_the_offset_and_is_counted()
     {
-        Assert.True(_state.Skip(0));
+        Assert.True(_state.Skip(0, Hash(0)));
 
         Assert.Equal(0, _state.AppliedOffset);
         Assert.Equal(1, _state.SkippedEntries);
@@ -321,7 +321,7 @@ public sealed class KvStateMachineTests
         var offset = 0L;
         foreach (var entry in log)
         {
-            state.Apply(offset++, entry, results);
+            state.Apply(offset, Hash(offset++), entry, results);
         }
 
         return state;

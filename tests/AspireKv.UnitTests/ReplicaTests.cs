@@ -1,9 +1,7 @@
 using System.Runtime.CompilerServices;
+using AspireKv.Node.Commands;
 using AspireKv.Node.Replication;
-using AspireKv.Node.Replication.Wire;
 using AspireKv.Node.StateMachine;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace AspireKv.UnitTests;
 
@@ -71,7 +69,7 @@ public sealed class ReplicaTests : IAsyncLifetime
     public async Task Log_outage_fails_writes_and_barriers_fast_but_serializable_reads_go_on()
     {
         await _replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None);
-        _log.Availability = new LogAvailability(false, "the broker is unreachable");
+        _log.Availability = new LogAvailability(false, "the broker is unreachable", _log.Availability.Session);
 
         var write = await Assert.ThrowsAsync<ReplicaUnavailableException>(() => _replica.ProposeAsync(Commands.Put("b", "1"), CancellationToken.None));
         var barrier = await Assert.ThrowsAsync<ReplicaUnavailableException>(() => _replica.ReadBarrierAsync(CancellationToken.None));
@@ -140,6 +138,7 @@ public sealed class ReplicaTests : IAsyncLifetime
     {
         await using var other = NewReplica(_log, "node2");
         await other.StartAsync(CancellationToken.None);
+        await WaitUntil(() => other.Health.Health == ReplicaHealth.Serving);
 
         var writes = Enumerable.Range(0, 50).Select(i => (i % 2 == 0 ? _replica : other).ProposeAsync(Commands.Put($"k{i % 7}", $"v{i}"), CancellationToken.None));
         var results = await Task.WhenAll(writes).WaitAsync(Patience);
@@ -150,8 +149,7 @@ public sealed class ReplicaTests : IAsyncLifetime
         Assert.Equal(_replica.Inspect(s => s.ComputeStateHash()), other.Inspect(s => s.ComputeStateHash()));
     }
 
-    private static Replica NewReplica(IReplicationLog log, string nodeId) =>
-        new(log, Options.Create(new ReplicaOptions { NodeId = nodeId, MaxAppendsInFlight = 1 }), NullLogger<Replica>.Instance);
+    private static Replica NewReplica(IReplicationLog log, string nodeId) => TestReplicas.Create(log, nodeId);
 
     private static async Task WaitUntil(Func<bool> condition)
     {
@@ -162,7 +160,10 @@ public sealed class ReplicaTests : IAsyncLifetime
         }
     }
 
-    /// <summary>An in-memory log whose appends a test can hold back, fail, or report as unavailable.</summary>
+    /// <summary>
+    /// An in-memory log whose appends a test can hold back, fail, or report as unavailable. An
+    /// append that fails as a lost connection would starts a new session, as a reconnect would.
+    /// </summary>
     private sealed class GatedLog : IReplicationLog
     {
         private readonly InMemoryReplicationLog _inner = new();
@@ -170,7 +171,7 @@ public sealed class ReplicaTests : IAsyncLifetime
         private TaskCompletionSource _gate = Open();
         private int _waiting;
 
-        public LogAvailability Availability { get; set; } = LogAvailability.Available;
+        public LogAvailability Availability { get; set; } = LogAvailability.Available(1);
 
         public string Destination => "gated";
 
@@ -210,7 +211,7 @@ public sealed class ReplicaTests : IAsyncLifetime
             Interlocked.Decrement(ref _waiting);
             if (FailAppends)
             {
-                throw new LogUnavailableException("publish refused by the test");
+                throw new InvalidOperationException("publish refused by the test");
             }
 
             lock (_entries)
@@ -227,13 +228,23 @@ public sealed class ReplicaTests : IAsyncLifetime
             if (FailNextAppends > 0)
             {
                 FailNextAppends--;
-                throw new LogUnavailableException("the confirm was lost");
+                var session = Availability.Session;
+                Availability = LogAvailability.Available(session + 1);
+                throw new LogUnavailableException("the confirm was lost", session);
             }
         }
 
-        public async IAsyncEnumerable<LogRecord> ReadAsync(long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
+        public async Task WaitForSessionAsync(long afterSession, CancellationToken cancellationToken)
         {
-            await foreach (var record in _inner.ReadAsync(fromOffset, cancellationToken))
+            while (Availability.Session <= afterSession || !Availability.IsAvailable)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
+        }
+
+        public async IAsyncEnumerable<LogRecord> ReadAsync(long resumeAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var record in _inner.ReadAsync(resumeAfter, cancellationToken))
             {
                 yield return record;
             }

@@ -30,13 +30,13 @@ public sealed class SnapshotStoreTests : IDisposable
     {
         var id = Guid.NewGuid();
         var state = new KvStateMachine();
-        state.Apply(0, Commands.Entry(Commands.Put("a", "1", id: id)), []);
+        state.Apply(0, Commands.Hash(0), Commands.Entry(Commands.Put("a", "1", id: id)), []);
         var store = new SnapshotStore(_folder.Path);
         store.Save(state.Capture(), "node1");
 
         var restored = KvStateMachine.Restore(store.Load()!);
         var results = new List<CommandResult>();
-        restored.Apply(1, Commands.Entry(Commands.Put("a", "2", id: id)), results);
+        restored.Apply(1, Commands.Hash(1), Commands.Entry(Commands.Put("a", "2", id: id)), results);
 
         Assert.Equal(CommandOutcome.Duplicate, results.Single().Outcome);
     }
@@ -84,7 +84,7 @@ public sealed class SnapshotStoreTests : IDisposable
         var store = new SnapshotStore(_folder.Path);
         var state = StateWithHistory();
         store.Save(state.Capture(), "node1");
-        state.Apply(100, Commands.Entry(Commands.Put("z", "last")), []);
+        state.Apply(100, Commands.Hash(100), Commands.Entry(Commands.Put("z", "last")), []);
 
         store.Save(state.Capture(), "node1");
 
@@ -96,9 +96,9 @@ public sealed class SnapshotStoreTests : IDisposable
     {
         var state = new KvStateMachine();
         var results = new List<CommandResult>();
-        state.Apply(0, Commands.Entry(Commands.Put("a", "v1"), Commands.Put("b", "x"), Commands.Put("\U0001F600", "emoji")), results);
-        state.Apply(1, Commands.Entry(Commands.Put("a", "v2"), Commands.Delete("b")), results);
-        state.Skip(2);
+        state.Apply(0, Commands.Hash(0), Commands.Entry(Commands.Put("a", "v1"), Commands.Put("b", "x"), Commands.Put("\U0001F600", "emoji")), results);
+        state.Apply(1, Commands.Hash(1), Commands.Entry(Commands.Put("a", "v2"), Commands.Delete("b")), results);
+        state.Skip(2, Commands.Hash(2));
         return state;
     }
 }

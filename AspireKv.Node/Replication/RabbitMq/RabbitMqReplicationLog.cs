@@ -1,6 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
@@ -9,42 +9,51 @@ namespace AspireKv.Node.Replication.RabbitMq;
 
 /// <summary>
 /// The log as a RabbitMQ stream: nodes publish to the fanout exchange <c>aspirekv.commands</c>,
-/// which feeds the durable stream <c>aspirekv.log</c>; every node consumes the stream from its next
-/// unapplied offset. A stream has one writer, so every consumer sees one order across all
+/// which feeds the durable stream <c>aspirekv.log</c>; every node consumes the stream from the
+/// entry it applied last. A stream has one writer, so every consumer sees one order across all
 /// publishers, and it keeps what was published while a node was away.
 /// The connection is supervised here rather than by the client's automatic recovery, because
-/// that would re-subscribe with the original <c>x-stream-offset</c> and replay from there.
+/// that would re-subscribe with the original <c>x-stream-offset</c> and replay from there. Each
+/// connection is a session: a lost connection, a publishing channel the broker closed, or an
+/// unroutable entry ends it, and the next attempt starts a new one (bounded in time, logged with
+/// its cause) after a short backoff.
 /// </summary>
 public sealed class RabbitMqReplicationLog : IReplicationLog
 {
+    /// <summary>How long a resume waits for the entry it asked for before it checks where the log ends.</summary>
+    private static readonly TimeSpan ResumeCheckDelay = TimeSpan.FromSeconds(2);
+
     private readonly ConnectionFactory _factory;
-    private readonly RabbitMqLogOptions _options;
+    private readonly ReplicationOptions _options;
     private readonly string _nodeId;
     private readonly ILogger<RabbitMqReplicationLog> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _sessionGate = new();
     private Session? _session;
+    private long _sessions;
+    private string _detail;
     private TaskCompletionSource _sessionChanged = NewSignal();
-    private LogAvailability _availability;
     private Task _supervisor = Task.CompletedTask;
     private long _reconnects;
 
-    public RabbitMqReplicationLog(string connectionString, IOptions<RabbitMqLogOptions> options, IOptions<ReplicaOptions> replica, ILogger<RabbitMqReplicationLog> logger)
+    public RabbitMqReplicationLog(string connectionString, ReplicationOptions options, string nodeId, ILogger<RabbitMqReplicationLog> logger)
     {
-        _options = options.Value;
-        _nodeId = replica.Value.NodeId;
+        _options = options;
+        _nodeId = nodeId;
         _logger = logger;
         _factory = new ConnectionFactory
         {
             Uri = ParseConnectionString(connectionString),
             AutomaticRecoveryEnabled = false,
             TopologyRecoveryEnabled = false,
-            ClientProvidedName = $"aspirekv {_nodeId}",
-            RequestedHeartbeat = TimeSpan.FromSeconds(10),
-            RequestedConnectionTimeout = TimeSpan.FromSeconds(5),
+            ClientProvidedName = $"aspirekv {nodeId}",
+            RequestedHeartbeat = options.Heartbeat,
+            RequestedConnectionTimeout = options.ConnectTimeout,
+            HandshakeContinuationTimeout = options.ConnectTimeout,
+            ContinuationTimeout = options.ConnectTimeout,
         };
         Endpoint = $"{_factory.HostName}:{_factory.Port}";
-        _availability = new LogAvailability(false, $"connecting to RabbitMQ at {Endpoint}");
+        _detail = $"connecting to RabbitMQ at {Endpoint}";
     }
 
     /// <summary>host:port of the broker, for messages.</summary>
@@ -53,7 +62,38 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
     /// <summary>How many times the connection was re-established after it was lost.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
-    public LogAvailability Availability => _availability;
+    public LogAvailability Availability
+    {
+        get
+        {
+            Session? session;
+            string detail;
+            long sessions;
+            lock (_sessionGate)
+            {
+                session = _session;
+                detail = _detail;
+                sessions = _sessions;
+            }
+
+            if (session is null)
+            {
+                return new LogAvailability(false, detail, sessions);
+            }
+
+            if (session.BlockedReason is { } blocked)
+            {
+                return new LogAvailability(false, $"RabbitMQ at {Endpoint} is blocking publishers ({blocked}): it has raised a memory or disk alarm", session.Number);
+            }
+
+            if (session.OldestUnconfirmed() is { } waiting && waiting > _options.ConfirmStallTimeout)
+            {
+                return new LogAvailability(false, $"RabbitMQ at {Endpoint} has not confirmed an entry for {waiting.TotalSeconds:F0} s: the broker or the network to it has stalled", session.Number);
+            }
+
+            return LogAvailability.Available(session.Number);
+        }
+    }
 
     public string Destination => _options.Exchange;
 
@@ -77,7 +117,26 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
 
     public async Task AppendAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken)
     {
-        var session = Volatile.Read(ref _session) ?? throw new LogUnavailableException(_availability.Detail);
+        Session? session;
+        string detail;
+        lock (_sessionGate)
+        {
+            session = _session;
+            detail = _detail;
+        }
+
+        if (session is null)
+        {
+            throw new LogUnavailableException(detail, Interlocked.Read(ref _sessions));
+        }
+
+        if (session.BlockedReason is { } blocked)
+        {
+            // Anything written to a blocked connection waits in it, and lands once the alarm clears,
+            // long after its callers gave up: refuse instead.
+            throw new LogUnavailableException($"RabbitMQ at {Endpoint} is blocking publishers ({blocked})", session.Number);
+        }
+
         var properties = new BasicProperties
         {
             ContentType = "application/x-protobuf",
@@ -85,6 +144,7 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
             AppId = _nodeId,
             DeliveryMode = DeliveryModes.Persistent,
         };
+        var publish = session.Track();
         try
         {
             // Completes on the broker's confirm: for a stream, once the entry is written (and
@@ -93,25 +153,71 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         }
         catch (PublishException ex)
         {
-            throw new LogUnavailableException(ex.IsReturn
-                ? $"RabbitMQ could not route the entry: nothing is bound to exchange '{_options.Exchange}'."
-                : "RabbitMQ refused the entry (negative confirm).", ex);
+            var reason = ex.IsReturn
+                ? $"RabbitMQ could not route the entry: nothing is bound to exchange '{_options.Exchange}'"
+                : "RabbitMQ refused the entry (negative confirm)";
+            session.End(reason); // declare the topology again in a new session
+            throw new LogUnavailableException(reason, session.Number, ex);
         }
         catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or ObjectDisposedException or IOException)
         {
-            throw new LogUnavailableException($"the connection to RabbitMQ at {Endpoint} was lost before the entry was confirmed", ex);
+            throw new LogUnavailableException($"the connection to RabbitMQ at {Endpoint} was lost before the entry was confirmed", session.Number, ex);
+        }
+        finally
+        {
+            session.Untrack(publish);
         }
     }
 
-    public async IAsyncEnumerable<LogRecord> ReadAsync(long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async Task WaitForSessionAsync(long afterSession, CancellationToken cancellationToken)
     {
-        var next = fromOffset;
         while (true)
         {
-            await using var subscription = await SubscribeAsync(next, cancellationToken).ConfigureAwait(false);
-            var first = true;
-            while (await subscription.NextBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+            Task changed;
+            lock (_sessionGate)
             {
+                if (_session is { } session && session.Number > afterSession)
+                {
+                    return;
+                }
+
+                changed = _sessionChanged.Task;
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async IAsyncEnumerable<LogRecord> ReadAsync(long resumeAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // The entry to resume at: the one applied last (its redelivery proves the log still holds
+        // it), or the log's first for a node that has applied nothing.
+        var resume = resumeAfter;
+        while (true)
+        {
+            var from = Math.Max(resume, 0);
+            await using var subscription = await SubscribeAsync(from, cancellationToken).ConfigureAwait(false);
+            var first = true;
+            while (true)
+            {
+                if (first && resume >= 0 && !await subscription.WaitAsync(ResumeCheckDelay, cancellationToken).ConfigureAwait(false))
+                {
+                    // An offset past the end of the log is never delivered, not even once new
+                    // entries come: check that the log still reaches the entry applied last.
+                    var last = await LastOffsetAsync(subscription.Connection, resume, cancellationToken).ConfigureAwait(false);
+                    if (last < resume)
+                    {
+                        throw new LogDivergedException(resume, last);
+                    }
+
+                    continue;
+                }
+
+                if (await subscription.NextBatchAsync(cancellationToken).ConfigureAwait(false) is not { } batch)
+                {
+                    break;
+                }
+
                 foreach (var delivery in batch)
                 {
                     if (first)
@@ -119,28 +225,30 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
                         first = false;
 
                         // A numeric offset the stream no longer holds is silently moved to its
-                        // start: a first delivery past what was asked for means the entries in
-                        // between were truncated.
-                        if (delivery.Offset > next)
+                        // start. The entry asked for is a real one (applied before, or the first),
+                        // so a first delivery past it means the log was truncated under this node.
+                        // Later gaps are the stream's own bookkeeping (a chunk it writes when a
+                        // segment rolls, which consumers never see), not lost entries.
+                        if (delivery.Offset > from)
                         {
-                            throw new LogTruncatedException(next, delivery.Offset);
+                            throw new LogTruncatedException(from, delivery.Offset);
                         }
                     }
 
                     // Deliveries start at the beginning of a chunk, which can be before the offset asked for.
-                    if (delivery.Offset < next)
+                    if (delivery.Offset < from)
                     {
                         continue;
                     }
 
                     yield return new LogRecord(delivery.Offset, delivery.Body);
-                    next = delivery.Offset + 1;
+                    resume = delivery.Offset;
                 }
 
                 await subscription.AckAsync(batch[^1].Tag).ConfigureAwait(false);
             }
 
-            _logger.LogInformation("The stream consumer stopped; subscribing again from offset {Offset}.", next);
+            _logger.LogInformation("The stream consumer stopped; subscribing again at offset {Offset}.", resume);
         }
     }
 
@@ -165,16 +273,37 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
             IConnection? connection = null;
             try
             {
-                connection = await _factory.CreateConnectionAsync(stopping).ConfigureAwait(false);
-                var closed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                connection = await ConnectAsync(stopping).ConfigureAwait(false);
+                var ended = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
                 connection.ConnectionShutdownAsync += (_, args) =>
                 {
-                    closed.TrySetResult(args.ReplyText);
+                    ended.TrySetResult($"the connection was closed: {Describe(args)}");
                     return Task.CompletedTask;
                 };
                 await DeclareTopologyAsync(connection, stopping).ConfigureAwait(false);
                 var publisher = await connection.CreateChannelAsync(
                     new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), stopping).ConfigureAwait(false);
+                publisher.ChannelShutdownAsync += (_, args) =>
+                {
+                    // A channel-level error (for example a publish to a missing exchange) closes only
+                    // the channel; every later publish would fail on it. End the session instead.
+                    ended.TrySetResult($"the broker closed the publishing channel: {Describe(args)}");
+                    return Task.CompletedTask;
+                };
+
+                var session = new Session(connection, publisher, Interlocked.Increment(ref _sessions), ended);
+                connection.ConnectionBlockedAsync += (_, args) =>
+                {
+                    session.BlockedReason = args.Reason;
+                    _logger.LogWarning("RabbitMQ at {Endpoint} is blocking publishers ({Reason}): writes fail until it lifts the alarm.", Endpoint, args.Reason);
+                    return Task.CompletedTask;
+                };
+                connection.ConnectionUnblockedAsync += (_, _) =>
+                {
+                    session.BlockedReason = null;
+                    _logger.LogInformation("RabbitMQ at {Endpoint} takes writes again.", Endpoint);
+                    return Task.CompletedTask;
+                };
 
                 if (everConnected)
                 {
@@ -183,11 +312,11 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
 
                 everConnected = true;
                 delay = _options.ReconnectDelay;
-                SetSession(new Session(connection, publisher), LogAvailability.Available);
+                SetSession(session, string.Empty);
                 _logger.LogInformation("Connected to RabbitMQ at {Endpoint}; the log is stream '{Stream}'.", Endpoint, _options.Stream);
 
-                var reason = await closed.Task.WaitAsync(stopping).ConfigureAwait(false);
-                SetSession(null, new LogAvailability(false, $"the connection to RabbitMQ at {Endpoint} was lost ({reason}); reconnecting"));
+                var reason = await ended.Task.WaitAsync(stopping).ConfigureAwait(false);
+                SetSession(null, $"the connection to RabbitMQ at {Endpoint} was lost ({reason}); reconnecting");
                 _logger.LogWarning("Lost the connection to RabbitMQ at {Endpoint}: {Reason}. Reconnecting.", Endpoint, reason);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -196,8 +325,9 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
             }
             catch (Exception ex)
             {
-                SetSession(null, new LogAvailability(false, $"RabbitMQ at {Endpoint} is unreachable ({ex.Message}); retrying"));
-                _logger.LogWarning("Cannot use RabbitMQ at {Endpoint}: {Error}. Retrying in {Delay} ms.", Endpoint, ex.Message, delay.TotalMilliseconds);
+                var cause = Cause(ex);
+                SetSession(null, $"RabbitMQ at {Endpoint} is unreachable ({cause}); retrying");
+                _logger.LogWarning("Cannot use RabbitMQ at {Endpoint}: {Cause}. Retrying in {Delay} ms.", Endpoint, cause, delay.TotalMilliseconds);
             }
             finally
             {
@@ -219,13 +349,33 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
         }
 
-        SetSession(null, new LogAvailability(false, "the node is shutting down"));
+        SetSession(null, "the node is shutting down");
+    }
+
+    /// <summary>One connection attempt, TCP and AMQP handshake together, bounded by <see cref="ReplicationOptions.ConnectTimeout"/>.</summary>
+    private async Task<IConnection> ConnectAsync(CancellationToken stopping)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        attempt.CancelAfter(_options.ConnectTimeout);
+        var started = Stopwatch.GetTimestamp();
+        _logger.LogDebug("Connecting to RabbitMQ at {Endpoint}.", Endpoint);
+        try
+        {
+            return await _factory.CreateConnectionAsync(attempt.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!stopping.IsCancellationRequested && (attempt.IsCancellationRequested || Stopwatch.GetElapsedTime(started) >= _options.ConnectTimeout))
+        {
+            throw new TimeoutException(
+                $"connecting timed out after {_options.ConnectTimeout.TotalSeconds:0.#} s: the broker did not complete the connection and AMQP handshake (a network partition, or a broker that does not answer)", ex);
+        }
     }
 
     private async Task DeclareTopologyAsync(IConnection connection, CancellationToken cancellationToken)
     {
-        await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await channel.ExchangeDeclareAsync(_options.Exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(_options.ConnectTimeout);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: attempt.Token).ConfigureAwait(false);
+        await channel.ExchangeDeclareAsync(_options.Exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: attempt.Token).ConfigureAwait(false);
         var arguments = new Dictionary<string, object?> { ["x-queue-type"] = "stream" };
         if (_options.StreamMaxLengthBytes is { } maxLength)
         {
@@ -239,7 +389,7 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
 
         try
         {
-            await channel.QueueDeclareAsync(_options.Stream, durable: true, exclusive: false, autoDelete: false, arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await channel.QueueDeclareAsync(_options.Stream, durable: true, exclusive: false, autoDelete: false, arguments, cancellationToken: attempt.Token).ConfigureAwait(false);
         }
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
         {
@@ -248,7 +398,7 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
                 "every node must use the same Replication settings, and the queue must be a stream", ex);
         }
 
-        await channel.QueueBindAsync(_options.Stream, _options.Exchange, string.Empty, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await channel.QueueBindAsync(_options.Stream, _options.Exchange, string.Empty, cancellationToken: attempt.Token).ConfigureAwait(false);
     }
 
     /// <summary>Waits for a connection, then starts a consumer at <paramref name="offset"/>; retries until it has one.</summary>
@@ -256,20 +406,38 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
     {
         while (true)
         {
-            var session = await WaitForSessionAsync(cancellationToken).ConfigureAwait(false);
+            var session = await WaitForAnySessionAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 return await Subscription.StartAsync(session.Connection, _options, offset, _logger, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                _logger.LogWarning("Could not subscribe to stream '{Stream}' at offset {Offset}: {Error}", _options.Stream, offset, ex.Message);
+                _logger.LogWarning("Could not subscribe to stream '{Stream}' at offset {Offset}: {Error}", _options.Stream, offset, Cause(ex));
                 await Task.Delay(_options.ReconnectDelay, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task<Session> WaitForSessionAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the log reaches <paramref name="offset"/>: read from a short-lived consumer at
+    /// <c>last</c> (the start of the last chunk). Returns the highest offset seen, -1 for an empty log.
+    /// </summary>
+    private async Task<long> LastOffsetAsync(IConnection connection, long offset, CancellationToken cancellationToken)
+    {
+        await using var probe = await Subscription.StartAsync(connection, _options, "last", _logger, cancellationToken).ConfigureAwait(false);
+        var last = -1L;
+        var wait = TimeSpan.FromSeconds(3);
+        while (last < offset && await probe.WaitAsync(wait, cancellationToken).ConfigureAwait(false) && await probe.NextBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+        {
+            last = Math.Max(last, batch.Max(d => d.Offset));
+            wait = TimeSpan.FromMilliseconds(300); // the rest of the last chunk comes at once
+        }
+
+        return last;
+    }
+
+    private async Task<Session> WaitForAnySessionAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -288,13 +456,13 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         }
     }
 
-    private void SetSession(Session? session, LogAvailability availability)
+    private void SetSession(Session? session, string detail)
     {
         TaskCompletionSource changed;
         lock (_sessionGate)
         {
             _session = session;
-            _availability = availability;
+            _detail = detail;
             changed = _sessionChanged;
             _sessionChanged = NewSignal();
         }
@@ -302,11 +470,44 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         changed.TrySetResult();
     }
 
+    /// <summary>Why a connection or channel ended, in words: who closed it, and the real cause (a missed heartbeat is not a clean close).</summary>
+    private string Describe(ShutdownEventArgs args)
+    {
+        if (args.Exception is EndOfStreamException { Message: var missed } && missed.StartsWith("Heartbeat missing", StringComparison.Ordinal))
+        {
+            return $"no heartbeat from the broker for about {3 * _options.Heartbeat.TotalSeconds:0.#} s: the broker or the network to it stopped answering";
+        }
+
+        var who = args.Initiator switch
+        {
+            ShutdownInitiator.Peer => "the broker closed it",
+            ShutdownInitiator.Library => "the client library closed it",
+            _ => "this node closed it",
+        };
+        var cause = args.Exception is { } ex ? $"; {Cause(ex)}" : string.Empty;
+        return $"{who} ({args.ReplyCode} {args.ReplyText}){cause}";
+    }
+
+    private static string Cause(Exception ex)
+    {
+        var messages = new List<string>();
+        for (var e = ex; e is not null && messages.Count < 3; e = e.InnerException)
+        {
+            if (!messages.Contains(e.Message))
+            {
+                messages.Add(e.Message);
+            }
+        }
+
+        return string.Join(": ", messages);
+    }
+
     private static async Task CloseQuietlyAsync(IConnection connection)
     {
         try
         {
-            await connection.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            // Bounded: behind a partition a clean close would never be answered.
+            await connection.AbortAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -323,7 +524,50 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed record Session(IConnection Connection, IChannel Publisher);
+    /// <summary>One connection and its publishing channel, numbered, with what waits for a confirm on it.</summary>
+    private sealed class Session(IConnection connection, IChannel publisher, long number, TaskCompletionSource<string> ended)
+    {
+        private readonly Dictionary<long, long> _unconfirmed = [];
+        private long _next;
+
+        public IConnection Connection { get; } = connection;
+
+        public IChannel Publisher { get; } = publisher;
+
+        public long Number { get; } = number;
+
+        /// <summary>Why the broker blocks this connection's publishes (a resource alarm); null while it does not.</summary>
+        public volatile string? BlockedReason;
+
+        public long Track()
+        {
+            lock (_unconfirmed)
+            {
+                _unconfirmed[++_next] = Stopwatch.GetTimestamp();
+                return _next;
+            }
+        }
+
+        public void Untrack(long publish)
+        {
+            lock (_unconfirmed)
+            {
+                _unconfirmed.Remove(publish);
+            }
+        }
+
+        /// <summary>How long the oldest publish has waited for its confirm; null when none waits.</summary>
+        public TimeSpan? OldestUnconfirmed()
+        {
+            lock (_unconfirmed)
+            {
+                return _unconfirmed.Count == 0 ? null : Stopwatch.GetElapsedTime(_unconfirmed.Values.Min());
+            }
+        }
+
+        /// <summary>Ends the session from this side; the supervisor then connects again.</summary>
+        public void End(string reason) => ended.TrySetResult(reason);
+    }
 
     /// <summary>One stream consumer on its own channel, handing deliveries over in batches.</summary>
     private sealed class Subscription : IAsyncDisposable
@@ -332,12 +576,18 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         private readonly Channel<Delivery> _deliveries = System.Threading.Channels.Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleReader = true });
         private readonly List<Delivery> _batch = [];
 
-        private Subscription(IChannel channel) => _channel = channel;
+        private Subscription(IConnection connection, IChannel channel)
+        {
+            Connection = connection;
+            _channel = channel;
+        }
 
-        public static async Task<Subscription> StartAsync(IConnection connection, RabbitMqLogOptions options, long offset, ILogger logger, CancellationToken cancellationToken)
+        public IConnection Connection { get; }
+
+        public static async Task<Subscription> StartAsync(IConnection connection, ReplicationOptions options, object offset, ILogger logger, CancellationToken cancellationToken)
         {
             var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            var subscription = new Subscription(channel);
+            var subscription = new Subscription(connection, channel);
             try
             {
                 channel.ChannelShutdownAsync += (_, _) =>
@@ -377,6 +627,22 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
             {
                 await subscription.DisposeAsync().ConfigureAwait(false);
                 throw;
+            }
+        }
+
+        /// <summary>True once a delivery waits (or the consumer has stopped); false when <paramref name="timeout"/> passed first.</summary>
+        public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(timeout);
+            try
+            {
+                await _deliveries.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+                return true;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return false;
             }
         }
 

@@ -4,12 +4,14 @@ using AspireKv.Hosting.Broker;
 using AspireKv.Hosting.Nodes;
 using AspireKv.Hosting.Processes;
 
-namespace AspireKv.IntegrationTests;
+namespace AspireKv.Testing;
 
 /// <summary>
 /// A private rabbitmq-server and three node processes on free ports, with every folder under one
-/// temp folder that is removed afterwards. Tests may stop, kill and start nodes and the broker;
-/// each test that does so leaves the cluster whole again.
+/// temp folder that is removed afterwards. Each node reaches the broker through a TCP proxy of its
+/// own, which a test can blackhole or reset to cut that node off while its clients still reach it.
+/// Tests may stop, kill and start nodes and the broker; each test that does so leaves the cluster
+/// whole again.
 /// </summary>
 public class ClusterFixture : IAsyncLifetime
 {
@@ -17,10 +19,14 @@ public class ClusterFixture : IAsyncLifetime
     private readonly TempDirectory _root = new("aspirekv-cluster");
     private readonly Dictionary<string, KvClient> _clients = [];
     private readonly LogBuffer _log = new(5000);
+    private readonly Dictionary<string, TcpProxy> _proxies = [];
 
     public RabbitMqServer Broker { get; private set; } = null!;
 
     public IReadOnlyDictionary<string, NodeProcess> Nodes { get; private set; } = new Dictionary<string, NodeProcess>();
+
+    /// <summary>The proxy between <paramref name="node"/> and the broker.</summary>
+    public TcpProxy Proxy(string node) => _proxies[node];
 
     /// <summary>Settings every node gets, on top of the defaults.</summary>
     protected virtual IReadOnlyDictionary<string, string?> NodeEnvironment => new Dictionary<string, string?>
@@ -53,10 +59,15 @@ public class ClusterFixture : IAsyncLifetime
         var ports = names.ToDictionary(n => n, _ => (Grpc: PortAllocator.Next(), Http: PortAllocator.Next()));
         var peers = names.ToDictionary(n => n, n => new Uri($"http://127.0.0.1:{ports[n].Grpc}"));
         var assembly = ResourceProjects.GetPath(ResourceProjects.Node, typeof(ClusterFixture).Assembly);
+        foreach (var name in names)
+        {
+            _proxies[name] = new TcpProxy($"{name}-broker", Broker.AmqpPort);
+        }
+
         Nodes = names.ToDictionary(n => n, n => new NodeProcess(
             new NodeSpec(n, ports[n].Grpc, ports[n].Http, _root.Combine(n))
             {
-                BrokerConnectionString = Broker.ConnectionString,
+                BrokerConnectionString = Broker.ConnectionString.Replace($":{Broker.AmqpPort}", $":{_proxies[n].Port}", StringComparison.Ordinal),
                 Peers = peers,
                 Environment = NodeEnvironment,
             },
@@ -78,6 +89,11 @@ public class ClusterFixture : IAsyncLifetime
         }
 
         await Task.WhenAll(Nodes.Values.Select(n => n.DisposeAsync().AsTask()));
+        foreach (var proxy in _proxies.Values)
+        {
+            await proxy.DisposeAsync();
+        }
+
         if (Broker is not null)
         {
             await Broker.DisposeAsync();

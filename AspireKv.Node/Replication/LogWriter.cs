@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using AspireKv.Node.Commands;
+using AspireKv.Node.Diagnostics;
+using AspireKv.Node.StateMachine;
+using Google.Protobuf;
+using OpenTelemetry;
+
+namespace AspireKv.Node.Replication;
+
+/// <summary>Where the proposer stands in the log when it builds an entry; stamped on the entry.</summary>
+public readonly record struct WriterStamp(long AppliedOffset, ByteString LogIdentity, long RememberedFrom)
+{
+    /// <summary>Whether every replica still remembers the ids of an entry first built at <paramref name="proposerAppliedOffset"/> (see <see cref="DedupWindow"/>).</summary>
+    public bool Covers(long proposerAppliedOffset) => proposerAppliedOffset + 1 >= RememberedFrom;
+}
+
+/// <summary>
+/// Puts proposals into the log: it gathers concurrent proposals (and at most one read barrier)
+/// into one entry while the previous entry awaits its confirm, publishes it, and sends it again
+/// after a lost connection, in a newer session, for as long as someone waits for it. It never
+/// publishes a command nobody waits for any more, it refuses proposals beyond a bounded queue,
+/// and it does not send again an entry so old that a replica might no longer recognise it as a duplicate.
+/// </summary>
+public sealed class LogWriter
+{
+    private readonly IReplicationLog _log;
+    private readonly PendingProposals _pending;
+    private readonly ReplicationOptions _options;
+    private readonly string _nodeId;
+    private readonly Func<WriterStamp> _stamp;
+    private readonly ILogger _logger;
+    private readonly Channel<Command?> _queue;
+    private readonly SemaphoreSlim _appendSlots;
+    private readonly Lock _barrierGate = new();
+    private Waiter? _nextBarrier;
+    private int _queued;
+
+    public LogWriter(IReplicationLog log, PendingProposals pending, ReplicationOptions options, string nodeId, Func<WriterStamp> stamp, ILogger logger)
+    {
+        _log = log;
+        _pending = pending;
+        _options = options;
+        _nodeId = nodeId;
+        _stamp = stamp;
+        _logger = logger;
+        _appendSlots = new SemaphoreSlim(options.MaxAppendsInFlight);
+
+        // The queue holds proposals and wake-ups (null) for barriers; proposals are counted against
+        // the limit separately, so that a barrier can always wake the publisher.
+        _queue = Channel.CreateUnbounded<Command?>(new UnboundedChannelOptions { SingleReader = true });
+    }
+
+    /// <summary>Turns an entry into bytes; the tests replace it to make it fail.</summary>
+    internal Func<LogEntry, byte[]> Encode { get; init; } = LogCodec.Encode;
+
+    /// <summary>Queues <paramref name="command"/> (giving it a fresh id) and waits until this node has applied it.</summary>
+    public Task<CommandResult> ProposeAsync(Command command, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid();
+        command.Id = UnsafeByteOperations.UnsafeWrap(id.ToByteArray());
+        var waiter = _pending.Add(id);
+        waiter.TryJoin();
+        if (Interlocked.Increment(ref _queued) > _options.MaxQueuedProposals)
+        {
+            Interlocked.Decrement(ref _queued);
+            _pending.Fail(id, new ReplicaUnavailableException(
+                $"Node {_nodeId} already has {_options.MaxQueuedProposals} writes waiting for the log (Replication:MaxQueuedProposals); the broker is not keeping up. Try again shortly, or another node.",
+                refused: true));
+        }
+        else
+        {
+            _queue.Writer.TryWrite(command);
+        }
+
+        return waiter.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Completes once this node has applied a barrier that entered the log after the call began.
+    /// Concurrent callers share one barrier.
+    /// </summary>
+    public Task BarrierAsync(CancellationToken cancellationToken)
+    {
+        Waiter barrier;
+        var created = false;
+        lock (_barrierGate)
+        {
+            if (_nextBarrier is null || !_nextBarrier.TryJoin())
+            {
+                _nextBarrier = _pending.Add(Guid.NewGuid());
+                _nextBarrier.TryJoin();
+                created = true;
+            }
+
+            barrier = _nextBarrier;
+        }
+
+        if (created)
+        {
+            _queue.Writer.TryWrite(null); // wakes the publisher, which takes the barrier
+        }
+
+        return barrier.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The publish loop: one entry at a time per append slot, each carrying what gathered meanwhile.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await _appendSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var entry = TakeEntry(reader);
+                if (entry is null)
+                {
+                    _appendSlots.Release();
+                    continue;
+                }
+
+                _ = AppendAsync(entry, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Builds the next entry from what is queued and still waited for; null when there is nothing to send.</summary>
+    private PendingEntry? TakeEntry(ChannelReader<Command?> reader)
+    {
+        var entry = new LogEntry { Origin = _nodeId };
+        var waiters = new List<Waiter>();
+        var bytes = 0;
+        while (entry.Commands.Count < _options.MaxBatchCommands && bytes < _options.MaxBatchBytes && reader.TryRead(out var command))
+        {
+            if (command is null)
+            {
+                continue;
+            }
+
+            Interlocked.Decrement(ref _queued);
+            if (_pending.TryGet(new Guid(command.Id.Span), out var waiter))
+            {
+                entry.Commands.Add(command);
+                waiters.Add(waiter);
+                bytes += command.CalculateSize();
+            }
+        }
+
+        Waiter? barrier;
+        lock (_barrierGate)
+        {
+            barrier = _nextBarrier;
+            _nextBarrier = null;
+        }
+
+        if (barrier is not null && _pending.IsWaited(barrier.Id))
+        {
+            entry.Commands.Add(new Command { Id = UnsafeByteOperations.UnsafeWrap(barrier.Id.ToByteArray()), Barrier = new BarrierOp() });
+            waiters.Add(barrier);
+        }
+
+        if (entry.Commands.Count == 0)
+        {
+            return null;
+        }
+
+        var stamp = _stamp();
+        entry.ProposerAppliedOffset = stamp.AppliedOffset;
+        entry.LogIdentity = stamp.LogIdentity;
+        entry.ProposedAtUnixMicros = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+        NodeDiagnostics.BatchSize.Record(entry.Commands.Count);
+        return new PendingEntry(entry, waiters);
+    }
+
+    private async Task AppendAsync(PendingEntry pending, CancellationToken stopping)
+    {
+        var entry = pending.Entry;
+        using var abandoned = pending.WhenAbandoned();
+        using var token = CancellationTokenSource.CreateLinkedTokenSource(stopping, abandoned.Token);
+        using var span = StartPublishSpan(entry);
+
+        // An entry no traced call waits for (barriers of untraced reads) would show as a trace of its own.
+        using var untraced = span is null ? SuppressInstrumentationScope.Begin() : null;
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                if (!pending.DropAbandoned(_pending))
+                {
+                    return; // everyone gave up: publish nothing
+                }
+
+                if (attempt > 1 && !_stamp().Covers(entry.ProposerAppliedOffset))
+                {
+                    // Its first copy may have landed so long ago that replicas forgot its command
+                    // ids: a second copy could be applied twice. The state machine would refuse it
+                    // anyway; not sending it saves the trip.
+                    pending.Fail(_pending, new ReplicaUnavailableException(
+                        $"Node {_nodeId} could not confirm the write and cannot send it again safely: the log has moved on too far since it was sent. It may or may not have been applied; read the key to find out."));
+                    return;
+                }
+
+                try
+                {
+                    await _log.AppendAsync(Encode(entry), token.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (LogUnavailableException ex)
+                {
+                    // The entry may or may not be in the log. Whoever still waits gets it sent again
+                    // in a new session (the state machine drops a command id it has applied).
+                    _logger.LogInformation("Appending {Count} command(s) failed ({Reason}); sending them again when the log is back.", entry.Commands.Count, ex.Message);
+                    span?.AddEvent(new ActivityEvent("retry", tags: new ActivityTagsCollection { ["exception.message"] = ex.Message }));
+                    await _log.WaitForSessionAsync(ex.Session, token.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (abandoned.IsCancellationRequested && !stopping.IsCancellationRequested)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, "every caller gave up");
+        }
+        catch (Exception ex)
+        {
+            var reason = ex is OperationCanceledException ? "the node is shutting down" : $"appending to the log failed: {ex.Message}";
+            span?.SetStatus(ActivityStatusCode.Error, reason);
+            if (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning("Appending {Count} command(s) to the log failed: {Reason}", entry.Commands.Count, reason);
+            }
+
+            // Commands that did reach the log may still be applied; their proposers hear of the failure either way.
+            pending.Fail(_pending, new ReplicaUnavailableException($"Node {_nodeId} could not write to the log: {reason}"));
+        }
+        finally
+        {
+            _appendSlots.Release();
+        }
+    }
+
+    /// <summary>The publish span, current while the append starts so that the broker client's span nests under it.</summary>
+    private Activity? StartPublishSpan(LogEntry entry)
+    {
+        try
+        {
+            return NodeDiagnostics.StartPublish(entry, _log.Destination);
+        }
+        catch (Exception ex)
+        {
+            // Telemetry must never stop writes.
+            _logger.LogDebug(ex, "Could not start the publish span.");
+            return null;
+        }
+    }
+
+    /// <summary>An entry on its way into the log, with the callers that wait for its commands.</summary>
+    private sealed class PendingEntry(LogEntry entry, List<Waiter> waiters)
+    {
+        public LogEntry Entry { get; } = entry;
+
+        /// <summary>A token cancelled once every waiter of this entry has been abandoned.</summary>
+        public CancellationTokenSource WhenAbandoned()
+        {
+            var abandoned = new CancellationTokenSource();
+            var live = waiters.Count;
+            foreach (var waiter in waiters)
+            {
+                waiter.OnAbandoned(() =>
+                {
+                    if (Interlocked.Decrement(ref live) == 0)
+                    {
+                        try
+                        {
+                            abandoned.Cancel();
+                        }
+                        catch (ObjectDisposedException)
+                        {
+                            // The append is over already.
+                        }
+                    }
+                });
+            }
+
+            return abandoned;
+        }
+
+        /// <summary>Removes the commands nobody waits for any more; false when none is left.</summary>
+        public bool DropAbandoned(PendingProposals pending)
+        {
+            for (var i = Entry.Commands.Count - 1; i >= 0; i--)
+            {
+                if (!pending.IsWaited(new Guid(Entry.Commands[i].Id.Span)))
+                {
+                    Entry.Commands.RemoveAt(i);
+                }
+            }
+
+            return Entry.Commands.Count > 0;
+        }
+
+        public void Fail(PendingProposals pending, Exception error)
+        {
+            foreach (var command in Entry.Commands)
+            {
+                pending.Fail(new Guid(command.Id.Span), error);
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+namespace AspireKv.Node.Replication;
+
+/// <summary>How the node replicates, from the <c>Replication</c> configuration section. Every node must use the same topology and retention settings.</summary>
+public sealed class ReplicationOptions
+{
+    public const string SectionName = "Replication";
+
+    /// <summary><c>RabbitMq</c> (the default) or <c>InMemory</c> (one node on its own, nothing kept).</summary>
+    public string Log { get; set; } = "RabbitMq";
+
+    /// <summary>The fanout exchange every node publishes to.</summary>
+    public string Exchange { get; set; } = "aspirekv.commands";
+
+    /// <summary>The durable stream queue bound to <see cref="Exchange"/>: the log.</summary>
+    public string Stream { get; set; } = "aspirekv.log";
+
+    /// <summary>Stream retention by size (<c>x-max-length-bytes</c>); null keeps everything.</summary>
+    public long? StreamMaxLengthBytes { get; set; }
+
+    /// <summary>Stream segment size (<c>x-stream-max-segment-size-bytes</c>); retention drops whole segments.</summary>
+    public long? StreamMaxSegmentSizeBytes { get; set; }
+
+    /// <summary>How many deliveries may be unacknowledged (basic.qos); a stream consumer needs more than 0.</summary>
+    public ushort Prefetch { get; set; } = 2000;
+
+    /// <summary>The first retry after a lost connection; it doubles up to <see cref="MaxReconnectDelay"/>.</summary>
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest wait between two connection attempts, so that a node serves again soon after the broker is back.</summary>
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The AMQP heartbeat interval asked of the broker. A connection that carries nothing for
+    /// about two intervals counts as lost, which is how a silent partition is noticed.
+    /// </summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one connection attempt, TCP and AMQP handshake together, may take.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>An entry waiting this long for its confirm makes the node degraded: the broker is not keeping up, or cannot be reached.</summary>
+    public TimeSpan ConfirmStallTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The most commands one log entry carries.</summary>
+    public int MaxBatchCommands { get; set; } = 512;
+
+    /// <summary>A log entry stops taking commands once it holds this many bytes.</summary>
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How many entries may await their confirm at once. While they wait, new proposals gather
+    /// into the next entry; on a machine where the broker and the nodes share the CPU, fewer,
+    /// larger entries win (docs/benchmarks.md has the measurements).
+    /// </summary>
+    public int MaxAppendsInFlight { get; set; } = 1;
+
+    /// <summary>How many writes may wait to be published; more are refused with UNAVAILABLE until the log catches up.</summary>
+    public int MaxQueuedProposals { get; set; } = 10_000;
+}

@@ -1,0 +1,173 @@
+using System.Text;
+using AspireKv.Testing;
+using AspireKv.V1;
+using Grpc.Core;
+using RabbitMQ.Client;
+
+namespace AspireKv.IntegrationTests;
+
+/// <summary>
+/// The edges of the write path that a read of the code found, each reproduced on real processes
+/// and a real broker: a resend after the dedup window moved on, a stalled or blocked broker, a
+/// channel the broker closed, and a broker that shuts down while entries await their confirms.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ReplicationEdgeTests(ClusterFixture cluster)
+{
+    /// <summary>KvStateMachine.DedupWindowSize: how many command ids every replica remembers.</summary>
+    private const int DedupWindow = 100_000;
+
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Write_resent_after_its_id_left_the_dedup_window_does_not_overwrite_a_newer_write()
+    {
+        await cluster.WaitForConvergenceAsync(Converge);
+        var key = $"resend/{Guid.NewGuid():N}";
+        var node1 = cluster.Client("node1");
+        var proxy = cluster.Proxy("node3");
+
+        // node3's entries reach the broker, but nothing comes back: its Put lands in the log and
+        // node3 never hears the confirm, so it still holds the entry to send again.
+        proxy.Blackhole(ProxyDirection.ToClient);
+        Task<PutResponse> resent;
+        try
+        {
+            resent = cluster.Client("node3").PutAsync(key, "old", timeout: TimeSpan.FromMinutes(4));
+            await Eventually.TrueAsync(async () => (await node1.GetAsync(key)).Found, TimeSpan.FromSeconds(60), () => cluster.RecentLog());
+            var newer = await node1.PutAsync(key, "newer");
+
+            // Enough writes that every replica forgets the old write's command id.
+            await WriteManyAsync(["node1", "node2"], DedupWindow + 10_000);
+
+            // node3 learns that its connection is gone, and will send the old entry again.
+            proxy.Reset();
+        }
+        finally
+        {
+            proxy.Heal();
+        }
+
+        try
+        {
+            await resent;
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
+        {
+            // An ambiguous outcome is the right answer: the write was applied once, long ago.
+        }
+
+        await cluster.WaitForConvergenceAsync(Converge);
+        Assert.Equal("newer", await node1.GetStringAsync(key));
+    }
+
+    [Fact]
+    public async Task Blocked_broker_makes_the_node_degraded_and_no_write_whose_caller_gave_up_is_published_later()
+    {
+        await cluster.WaitForConvergenceAsync(Converge);
+        var node1 = cluster.Client("node1");
+        var prefix = $"alarm/{Guid.NewGuid():N}";
+        await SetMemoryAlarmAsync(raised: true);
+        try
+        {
+            // The first write meets the alarm: the broker stops reading from publishing connections.
+            await Ignore(node1.PutAsync($"{prefix}/first", "x", timeout: TimeSpan.FromSeconds(2)));
+
+            await Eventually.TrueAsync(async () => (await node1.StatusAsync()).Health == NodeHealth.Degraded, TimeSpan.FromSeconds(30), () => cluster.RecentLog());
+            Assert.Contains("block", (await node1.StatusAsync()).HealthDetail, StringComparison.OrdinalIgnoreCase);
+            var late = await Assert.ThrowsAsync<RpcException>(() => node1.PutAsync($"{prefix}/late", "x", timeout: TimeSpan.FromSeconds(2)));
+            Assert.Equal(StatusCode.Unavailable, late.StatusCode);
+        }
+        finally
+        {
+            await SetMemoryAlarmAsync(raised: false);
+        }
+
+        await cluster.WaitForConvergenceAsync(Converge);
+        Assert.False((await node1.GetAsync($"{prefix}/late")).Found, "a write refused while the broker was blocked was published after the alarm cleared");
+        Assert.Equal(NodeHealth.Serving, (await node1.StatusAsync()).Health);
+    }
+
+    [Fact]
+    public async Task Publisher_channel_the_broker_closed_is_replaced()
+    {
+        await cluster.WaitForConvergenceAsync(Converge);
+        var factory = new ConnectionFactory { Uri = new Uri(cluster.Broker.ConnectionString) };
+        await using (var connection = await factory.CreateConnectionAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            // The next publish of every node meets a missing exchange, and the broker closes that channel.
+            await channel.ExchangeDeleteAsync("aspirekv.commands");
+        }
+
+        foreach (var node in cluster.Nodes.Keys)
+        {
+            var put = await Eventually.SucceedsAsync<PutResponse, RpcException>(
+                () => cluster.Client(node).PutAsync($"channel/{node}/{Guid.NewGuid():N}", "after the channel closed", timeout: TimeSpan.FromSeconds(5)),
+                TimeSpan.FromSeconds(60),
+                () => cluster.RecentLog());
+            Assert.True(put.Revision > 0);
+        }
+
+        await cluster.WaitForConvergenceAsync(Converge);
+        Assert.All(await Task.WhenAll(cluster.Nodes.Keys.Select(n => cluster.Client(n).StatusAsync())), s => Assert.Equal(NodeHealth.Serving, s.Health));
+    }
+
+    [Fact]
+    public async Task Writes_in_flight_when_the_broker_shuts_down_gracefully_wait_for_it_instead_of_failing_at_once()
+    {
+        await cluster.WaitForConvergenceAsync(Converge);
+
+        // Writers with long deadlines: a write already on its way when the broker stops should be
+        // sent again once it is back, not fail while its caller still waits.
+        await using var writers = new Writers(cluster, ["node1", "node2", "node3"], $"shutdown/{Guid.NewGuid():N}", perNode: 8, timeout: TimeSpan.FromMinutes(2));
+        await Eventually.TrueAsync(() => writers.Acknowledged.Count >= 300, TimeSpan.FromSeconds(60));
+        await cluster.Broker.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await cluster.Broker.StartAsync(ClusterFixture.StartTimeout);
+        var atRestart = writers.Acknowledged.Count;
+        await Eventually.TrueAsync(() => writers.Acknowledged.Count >= atRestart + 300, TimeSpan.FromSeconds(120), () => cluster.RecentLog());
+        await writers.StopAsync();
+
+        // New writes may be refused while the broker is away ("cannot reach the log"); writes that
+        // were already on their way must not be given up on ("could not write to the log").
+        var abandoned = writers.Failures.Where(f => f.Detail.Contains("could not write to the log", StringComparison.Ordinal)).ToList();
+        Assert.True(abandoned.Count == 0, $"{abandoned.Count} writes in flight failed while their callers waited, for example: {abandoned.FirstOrDefault().Detail}");
+        await cluster.WaitForConvergenceAsync(Converge);
+    }
+
+    private async Task WriteManyAsync(IReadOnlyList<string> nodes, int count)
+    {
+        var next = -1;
+        var value = Encoding.UTF8.GetBytes("filler");
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(worker => Task.Run(async () =>
+        {
+            var client = cluster.Client(nodes[worker % nodes.Count]);
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                await client.PutAsync($"filler/{i % 1000}", value, timeout: TimeSpan.FromSeconds(30));
+            }
+        })));
+    }
+
+    private async Task SetMemoryAlarmAsync(bool raised)
+    {
+        // A watermark of 1 byte is always exceeded: the broker raises its memory alarm and blocks publishers.
+        var (exitCode, output) = await cluster.Broker.RunCtlAsync(TimeSpan.FromMinutes(1), raised
+            ? ["set_vm_memory_high_watermark", "absolute", "1"]
+            : ["set_vm_memory_high_watermark", "0.4"]);
+        Assert.True(exitCode == 0, $"rabbitmqctl set_vm_memory_high_watermark failed:\n{output}");
+    }
+
+    private static async Task Ignore(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (RpcException)
+        {
+        }
+    }
+}

@@ -1,0 +1,11 @@
+using AspireKv.Node.Replication;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AspireKv.UnitTests;
+
+/// <summary>Makes replicas for the tests, over whatever log a test gives them.</summary>
+internal static class TestReplicas
+{
+    public static Replica Create(IReplicationLog log, string nodeId, ReplicationOptions? options = null) =>
+        new(log, options ?? new ReplicationOptions(), nodeId, NullLoggerFactory.Instance);
+}

@@ -201,6 +201,12 @@ public static class KvMetadata
     /// </summary>
     public const string RefusedTrailer = "aspirekv-refused";
 
+    /// <summary>On an OUT_OF_RANGE for a revision that was compacted (or is in the future): the oldest revision the node serves.</summary>
+    public const string CompactRevisionTrailer = "aspirekv-compact-revision";
+
+    /// <summary>On an OUT_OF_RANGE for a revision: the store's revision then.</summary>
+    public const string RevisionTrailer = "aspirekv-revision";
+
     /// <summary>Whether the node said the call was refused before anything was done (see <see cref="RefusedTrailer"/>).</summary>
     public static bool WasRefused(Grpc.Core.RpcException error) => error.Trailers.GetValue(RefusedTrailer) == "true";
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using AspireKv.Client;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
@@ -13,30 +14,21 @@ namespace AspireKv.Node.Grpc;
 
 /// <summary>
 /// The <c>aspirekv.v1.KeyValue</c> service. Each method reads like the protocol: validate, then
-/// propose or read, then map the result. Failures of the replica become statuses in one place,
-/// <see cref="StatusMappingInterceptor"/>.
+/// propose or read, then map the result. What the replica throws becomes a status in
+/// <see cref="StatusMappingInterceptor"/>; what the state machine decided, in <see cref="OutcomeStatus"/>.
 /// </summary>
 public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers) : KeyValue.KeyValueBase
 {
+    /// <summary>How many revisions a watch sends at a time while it catches up with the history.</summary>
+    private const int CatchUpPage = 256;
+
     private readonly RequestValidator _validate = new(limits.Value);
 
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
     {
         Count("put");
-        _validate.Key(request.Key);
-        _validate.Value(request.Value.Length);
-        if (request.HasExpectedModRevision)
-        {
-            _validate.ExpectedModRevision(request.ExpectedModRevision);
-        }
-
-        var put = new PutOp { Key = request.Key, Value = request.Value, ReturnPrevious = request.ReturnPrevious };
-        if (request.HasExpectedModRevision)
-        {
-            put.ExpectedModRevision = request.ExpectedModRevision;
-        }
-
-        var result = await replica.ProposeAsync(new Command { Put = put }, context.CancellationToken).ConfigureAwait(false);
+        ValidatePut(request);
+        var result = await ProposeAsync(new Command { Put = NativeCommands.Put(request) }, context).ConfigureAwait(false);
         if (result.Outcome == CommandOutcome.PreconditionFailed)
         {
             var trailers = new Metadata { { KvMetadata.CurrentModRevisionTrailer, result.CurrentModRevision.ToString(CultureInfo.InvariantCulture) } };
@@ -45,7 +37,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"compare-and-set failed: key {Quote(request.Key)} {actual}, but the request {expected}."), trailers);
         }
 
-        return new PutResponse { Revision = result.Revision, Previous = result.Previous?.ToEntry() };
+        return NativeCommands.PutResponse(result.Revision, result.Previous);
     }
 
     public override async Task<GetResponse> Get(GetRequest request, ServerCallContext context)
@@ -53,17 +45,17 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         Count("get");
         _validate.Key(request.Key);
         _validate.Consistency(request.Consistency);
+        _validate.Revision(request.Revision);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
-        var (record, revision) = replica.Read(state => (state.Get(request.Key), state.Revision));
-        return new GetResponse { Found = record is not null, Entry = record?.ToEntry(), Revision = revision };
+        return ReadAt(request.Revision, state => NativeCommands.GetResponse(state.Get(request.Key, request.Revision), ReadRevision(state, request.Revision)));
     }
 
     public override async Task<DeleteResponse> Delete(DeleteRequest request, ServerCallContext context)
     {
         Count("delete");
         _validate.Key(request.Key);
-        var result = await replica.ProposeAsync(new Command { Delete = new DeleteOp { Key = request.Key, Prefix = request.Prefix } }, context.CancellationToken).ConfigureAwait(false);
-        return new DeleteResponse { Deleted = result.Deleted, Revision = result.Revision };
+        var result = await ProposeAsync(new Command { Delete = NativeCommands.Delete(request) }, context).ConfigureAwait(false);
+        return NativeCommands.DeleteResponse(result);
     }
 
     public override async Task<ListResponse> List(ListRequest request, ServerCallContext context)
@@ -72,22 +64,157 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         _validate.Prefix(request.Prefix);
         _validate.Limit(request.Limit);
         _validate.Consistency(request.Consistency);
+        _validate.Revision(request.Revision);
         var startAfter = ListContinuation.Parse(request.Continuation, request.Prefix);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
-
-        var ((entries, more), revision) = replica.Read(state =>
-            (state.List(request.Prefix, startAfter, request.Limit, limits.Value.MaxListPageBytes, request.KeysOnly), state.Revision));
-        var response = new ListResponse { Revision = revision };
-        foreach (var record in entries)
+        return ReadAt(request.Revision, state =>
         {
-            response.Entries.Add(record.ToEntry(request.KeysOnly));
+            var (entries, more) = state.List(request.Prefix, startAfter, request.Limit, limits.Value.MaxListPageBytes, request.KeysOnly, request.Revision);
+            return NativeCommands.ListResponse(entries, more, ReadRevision(state, request.Revision), request.KeysOnly);
+        });
+    }
+
+    public override async Task<TxnResponse> Txn(TxnRequest request, ServerCallContext context)
+    {
+        Count("txn");
+        _validate.Txn(request);
+        foreach (var op in request.Success.Concat(request.Failure))
+        {
+            ValidateStep(op);
         }
 
-        if (more)
+        var result = await ProposeAsync(new Command { Txn = NativeCommands.Txn(request) }, context).ConfigureAwait(false);
+        return NativeCommands.TxnResponse(request, result);
+    }
+
+    public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
+    {
+        Count("watch");
+        if (!request.Prefix || request.Key.Length > 0)
         {
-            response.Continuation = ListContinuation.Create(entries[^1].Key);
+            _validate.Key(request.Key);
         }
 
+        _validate.Revision(request.StartRevision, "start_revision");
+        var range = request.Prefix ? KeyRange.Prefix(request.Key) : KeyRange.Single(request.Key);
+        var next = request.StartRevision;
+        Watching.Watcher? watcher = null;
+        try
+        {
+            // Replay what the history holds from the start revision, a page at a time; then, under
+            // the same lock that applies revisions, take the live ones from the next on.
+            while (watcher is null)
+            {
+                var page = replica.Read(state =>
+                {
+                    next = next == 0 ? state.Revision + 1 : next;
+                    if (next <= state.Revision && next < state.CompactRevision)
+                    {
+                        throw OutcomeStatus.ReadError(new ReadError(CommandOutcome.Compacted, state.CompactRevision, state.Revision), next);
+                    }
+
+                    var events = state.EventsFrom(next, CatchUpPage);
+                    if (events.Count == 0)
+                    {
+                        watcher = replica.Watches.Register(range, request.Previous, next);
+                    }
+
+                    return events;
+                });
+                foreach (var revision in page)
+                {
+                    if (Watching.Watcher.Select(range, revision) is { } mine)
+                    {
+                        await responseStream.WriteAsync(NativeCommands.WatchResponse(mine, request.Previous), context.CancellationToken).ConfigureAwait(false);
+                    }
+
+                    next = revision.Revision + 1;
+                }
+            }
+
+            await foreach (var revision in watcher.Revisions.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            {
+                await responseStream.WriteAsync(NativeCommands.WatchResponse(revision, request.Previous), context.CancellationToken).ConfigureAwait(false);
+            }
+
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, watcher.CancelReason ?? "the watch ended"));
+        }
+        finally
+        {
+            watcher?.Dispose();
+        }
+    }
+
+    public override async Task<HistoryResponse> History(HistoryRequest request, ServerCallContext context)
+    {
+        Count("history");
+        _validate.Key(request.Key);
+        _validate.Consistency(request.Consistency);
+        await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
+        return replica.Read(state =>
+        {
+            var response = new HistoryResponse { CompactRevision = state.CompactRevision, Revision = state.Revision };
+            response.Events.AddRange(state.History(request.Key).Select(e => NativeCommands.Event(e, previous: true)));
+            return response;
+        });
+    }
+
+    public override async Task<CompactResponse> Compact(CompactRequest request, ServerCallContext context)
+    {
+        Count("compact");
+        if (request.Revision <= 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"revision is {request.Revision}; compact to a revision the store has reached (1 or more)."));
+        }
+
+        var result = await ProposeAsync(new Command { Compact = new CompactOp { Revision = request.Revision } }, context).ConfigureAwait(false);
+        return new CompactResponse { CompactRevision = result.CompactRevision, Revision = result.Revision };
+    }
+
+    public override async Task<LeaseGrantResponse> LeaseGrant(LeaseGrantRequest request, ServerCallContext context)
+    {
+        Count("lease-grant");
+        _validate.Ttl(request.TtlSeconds);
+        _validate.LeaseId(request.Id, "id");
+
+        // The id is chosen here, not when the command is applied: every replica must agree on it.
+        var id = request.Id != 0 ? request.Id : NewLeaseId();
+        var result = await ProposeAsync(new Command { LeaseGrant = new LeaseGrantOp { Id = id, TtlSeconds = request.TtlSeconds } }, context).ConfigureAwait(false);
+        return new LeaseGrantResponse { Id = id, TtlSeconds = result.Lease!.TtlSeconds, Revision = result.Revision };
+    }
+
+    public override async Task<LeaseRevokeResponse> LeaseRevoke(LeaseRevokeRequest request, ServerCallContext context)
+    {
+        Count("lease-revoke");
+        _validate.LeaseId(request.Id, "id");
+        var result = await ProposeAsync(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.Id } }, context).ConfigureAwait(false);
+        return new LeaseRevokeResponse { Deleted = result.Deleted, Revision = result.Revision };
+    }
+
+    public override async Task<LeaseKeepAliveResponse> LeaseKeepAlive(LeaseKeepAliveRequest request, ServerCallContext context)
+    {
+        Count("lease-keepalive");
+        _validate.LeaseId(request.Id, "id");
+        var result = await ProposeAsync(new Command { LeaseKeepAlive = new LeaseKeepAliveOp { Id = request.Id } }, context).ConfigureAwait(false);
+        return new LeaseKeepAliveResponse { Id = request.Id, TtlSeconds = result.Lease!.TtlSeconds };
+    }
+
+    public override async Task<LeaseTimeToLiveResponse> LeaseTimeToLive(LeaseTimeToLiveRequest request, ServerCallContext context)
+    {
+        Count("lease-ttl");
+        _validate.LeaseId(request.Id, "id");
+        await ReadBarrierAsync(Consistency.Linearizable, context).ConfigureAwait(false);
+        var lease = replica.Read(state => state.FindLease(request.Id))
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"lease {request.Id} does not exist (it expired, was revoked, or was never granted)."));
+        return TimeToLive(lease, request.Keys);
+    }
+
+    public override async Task<LeaseListResponse> LeaseList(LeaseListRequest request, ServerCallContext context)
+    {
+        Count("lease-list");
+        await ReadBarrierAsync(Consistency.Linearizable, context).ConfigureAwait(false);
+        var response = new LeaseListResponse();
+        response.Leases.AddRange(replica.Read(state => state.Leases().ToList()).Select(l => TimeToLive(l, keys: false)));
         return response;
     }
 
@@ -116,6 +243,43 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         return Task.FromResult(response);
     }
 
+    private void ValidatePut(PutRequest request)
+    {
+        _validate.Key(request.Key);
+        _validate.Value(request.Value.Length);
+        _validate.LeaseId(request.Lease);
+        if (request.HasExpectedModRevision)
+        {
+            _validate.ExpectedModRevision(request.ExpectedModRevision);
+        }
+    }
+
+    private void ValidateStep(RequestOp op)
+    {
+        switch (op.RequestCase)
+        {
+            case RequestOp.RequestOneofCase.Put:
+                ValidatePut(op.Put);
+                break;
+            case RequestOp.RequestOneofCase.Delete:
+                _validate.Key(op.Delete.Key);
+                break;
+            case RequestOp.RequestOneofCase.Get when op.Get.Revision != 0:
+            case RequestOp.RequestOneofCase.List when op.List.Revision != 0:
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "a read inside a transaction sees the store as the transaction runs: leave its revision 0."));
+            case RequestOp.RequestOneofCase.Get:
+                _validate.Key(op.Get.Key);
+                break;
+            case RequestOp.RequestOneofCase.List:
+                _validate.Prefix(op.List.Prefix);
+                _validate.Limit(op.List.Limit);
+                break;
+        }
+    }
+
+    private async Task<CommandResult> ProposeAsync(Command command, ServerCallContext context) =>
+        OutcomeStatus.Check(await replica.ProposeAsync(command, context.CancellationToken).ConfigureAwait(false));
+
     private async Task ReadBarrierAsync(Consistency consistency, ServerCallContext context)
     {
         if (consistency == Consistency.Serializable)
@@ -126,6 +290,37 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         var started = Stopwatch.GetTimestamp();
         await replica.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
         NodeDiagnostics.BarrierWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>Reads the state at <paramref name="revision"/>, or fails with OUT_OF_RANGE when it is compacted or in the future.</summary>
+    private T ReadAt<T>(long revision, Func<IStateView, T> read) =>
+        replica.Read(state => state.CheckRevision(revision) is { } error ? throw OutcomeStatus.ReadError(error, revision) : read(state));
+
+    private static long ReadRevision(IStateView state, long revision) => revision > 0 ? revision : state.Revision;
+
+    /// <summary>A random positive 63-bit lease id.</summary>
+    private static long NewLeaseId()
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        RandomNumberGenerator.Fill(bytes);
+        return Math.Max(1, BitConverter.ToInt64(bytes) & long.MaxValue);
+    }
+
+    private LeaseTimeToLiveResponse TimeToLive(LeaseInfo lease, bool keys)
+    {
+        var now = (replica.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+        var response = new LeaseTimeToLiveResponse
+        {
+            Id = lease.Id,
+            GrantedTtlSeconds = lease.TtlSeconds,
+            TtlSeconds = Math.Max(0, (lease.ExpiresAtMicros - now + 999_999) / 1_000_000),
+        };
+        if (keys)
+        {
+            response.Keys.AddRange(lease.Keys ?? []);
+        }
+
+        return response;
     }
 
     private static void Count(string method) =>

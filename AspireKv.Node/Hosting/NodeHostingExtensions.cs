@@ -1,6 +1,7 @@
 using AspireKv.Client.Discovery;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Grpc;
+using AspireKv.Node.Leases;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.RabbitMq;
 using AspireKv.Node.Snapshots;
@@ -134,6 +135,7 @@ public static class NodeHostingExtensions
         builder.Services.AddHostedService(sp => new ReplicaHostedService(
             sp.GetRequiredService<Replica>(),
             sp.GetRequiredService<IReplicationLog>(),
+            new LeaseKeeper(sp.GetRequiredService<Replica>(), sp.GetRequiredService<ILogger<LeaseKeeper>>()),
             snapshots is null ? null : new SnapshotScheduler(sp.GetRequiredService<Replica>(), snapshots, node.SnapshotInterval, sp.GetRequiredService<ILogger<SnapshotScheduler>>())));
     }
 }
@@ -142,15 +144,17 @@ public static class NodeHostingExtensions
 /// Starts the replica with the host and writes a snapshot now and then while it runs; on
 /// shutdown stops it (failing what is still pending) and writes a last snapshot.
 /// </summary>
-internal sealed class ReplicaHostedService(Replica replica, IReplicationLog log, SnapshotScheduler? snapshots) : IHostedService
+internal sealed class ReplicaHostedService(Replica replica, IReplicationLog log, LeaseKeeper leases, SnapshotScheduler? snapshots) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
     private Task _snapshotLoop = Task.CompletedTask;
+    private Task _leaseLoop = Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await replica.StartAsync(cancellationToken).ConfigureAwait(false);
         NodeDiagnostics.Observe(replica, log);
+        _leaseLoop = Task.Run(() => leases.RunAsync(_stopping.Token), CancellationToken.None);
         if (snapshots is not null)
         {
             _snapshotLoop = Task.Run(() => snapshots.RunAsync(_stopping.Token), CancellationToken.None);
@@ -160,7 +164,7 @@ internal sealed class ReplicaHostedService(Replica replica, IReplicationLog log,
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _snapshotLoop.ConfigureAwait(false);
+        await Task.WhenAll(_snapshotLoop, _leaseLoop).ConfigureAwait(false);
         await replica.DisposeAsync().ConfigureAwait(false);
         snapshots?.TrySave();
     }

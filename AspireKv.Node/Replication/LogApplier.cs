@@ -1,14 +1,15 @@
 using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.StateMachine;
+using AspireKv.Node.Watching;
 
 namespace AspireKv.Node.Replication;
 
 /// <summary>
 /// Reads the log from the entry this node applied last, checks that the log still holds that
 /// very entry, and applies what follows to the state machine in offset order, handing each result
-/// to the caller on this node that waits for it. It owns the state: readers see it through
-/// <see cref="Read"/>, under the same lock.
+/// to the caller on this node that waits for it, and every revision it applies to the watches.
+/// It owns the state: readers see it through <see cref="Read"/>, under the same lock.
 /// </summary>
 public sealed class LogApplier
 {
@@ -18,12 +19,14 @@ public sealed class LogApplier
     private readonly string _nodeId;
     private readonly ILogger _logger;
     private readonly Action<string> _fault;
+    private readonly WatchHub _watches;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _lastSeenByOrigin = new(StringComparer.Ordinal);
     private bool _telemetryFailed;
 
-    public LogApplier(IReplicationLog log, KvStateMachine state, PendingProposals pending, string nodeId, ILogger logger, Action<string> fault)
+    public LogApplier(IReplicationLog log, KvStateMachine state, PendingProposals pending, WatchHub watches, string nodeId, ILogger logger, Action<string> fault)
     {
+        _watches = watches;
         _log = log;
         _state = state;
         _pending = pending;
@@ -137,15 +140,21 @@ public sealed class LogApplier
         var started = DateTimeOffset.UtcNow;
         var decoded = LogCodec.TryDecode(record.Payload, out var entry, out var error);
         var results = new List<CommandResult>(decoded ? entry.Commands.Count : 0);
+        IReadOnlyList<RevisionEvents> changes = [];
         bool appliedNow;
         try
         {
             lock (_gate)
             {
+                var revisionBefore = _state.Revision;
                 appliedNow = decoded ? _state.Apply(record.Offset, hash, entry, results) : _state.Skip(record.Offset, hash);
                 if (appliedNow && decoded)
                 {
                     _lastSeenByOrigin[entry.Origin] = record.Offset;
+                    if (_state.Revision > revisionBefore)
+                    {
+                        changes = _state.EventsFrom(revisionBefore + 1, int.MaxValue);
+                    }
                 }
             }
         }
@@ -167,6 +176,9 @@ public sealed class LogApplier
             return true;
         }
 
+        // In revision order, and before the writers hear back: a caller that watches after its
+        // write has been acknowledged misses nothing.
+        _watches.Publish(changes);
         if (entry.Origin == _nodeId)
         {
             for (var i = 0; i < results.Count; i++)

@@ -30,14 +30,16 @@ public sealed class LogWriter
     private readonly string _nodeId;
     private readonly Func<WriterStamp> _stamp;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Channel<Command?> _queue;
     private readonly SemaphoreSlim _appendSlots;
     private readonly Lock _barrierGate = new();
     private Waiter? _nextBarrier;
     private int _queued;
 
-    public LogWriter(IReplicationLog log, PendingProposals pending, ReplicationOptions options, string nodeId, Func<WriterStamp> stamp, ILogger logger)
+    public LogWriter(IReplicationLog log, PendingProposals pending, ReplicationOptions options, string nodeId, Func<WriterStamp> stamp, TimeProvider time, ILogger logger)
     {
+        _time = time;
         _log = log;
         _pending = pending;
         _options = options;
@@ -171,7 +173,7 @@ public sealed class LogWriter
         var stamp = _stamp();
         entry.ProposerAppliedOffset = stamp.AppliedOffset;
         entry.LogIdentity = stamp.LogIdentity;
-        entry.ProposedAtUnixMicros = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
+        entry.ProposedAtUnixMicros = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;
         NodeDiagnostics.BatchSize.Record(entry.Commands.Count);
         return new PendingEntry(entry, waiters);
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.StateMachine;
+using AspireKv.Node.Watching;
 
 namespace AspireKv.Node.Replication;
 
@@ -21,7 +22,7 @@ public sealed class Replica : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task _running = Task.CompletedTask;
 
-    public Replica(IReplicationLog log, ReplicationOptions options, string nodeId, ILoggerFactory loggers, KvStateMachine? state = null)
+    public Replica(IReplicationLog log, ReplicationOptions options, string nodeId, ILoggerFactory loggers, KvStateMachine? state = null, TimeProvider? time = null)
     {
         if (string.IsNullOrWhiteSpace(nodeId))
         {
@@ -31,11 +32,18 @@ public sealed class Replica : IAsyncDisposable
         NodeId = nodeId;
         _log = log;
         _readiness = new Readiness(nodeId, loggers.CreateLogger<Readiness>());
-        _applier = new LogApplier(log, state ?? new KvStateMachine(), _pending, nodeId, loggers.CreateLogger<LogApplier>(), Fault);
-        _writer = new LogWriter(log, _pending, options, nodeId, _applier.Stamp, loggers.CreateLogger<LogWriter>());
+        Time = time ?? TimeProvider.System;
+        _applier = new LogApplier(log, state ?? new KvStateMachine(), _pending, Watches, nodeId, loggers.CreateLogger<LogApplier>(), Fault);
+        _writer = new LogWriter(log, _pending, options, nodeId, _applier.Stamp, Time, loggers.CreateLogger<LogWriter>());
     }
 
     public string NodeId { get; }
+
+    /// <summary>This node's clock: the time it stamps on the entries it proposes.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>The watches open on this node, fed with every revision it applies.</summary>
+    public WatchHub Watches { get; } = new();
 
     /// <summary>Whether the replica serves, and why not.</summary>
     public ReplicaHealthReport Health => _readiness.Report(_log.Availability, _applier.Read(s => s.AppliedOffset));

@@ -17,7 +17,7 @@ public sealed class SnapshotStore(string directory)
     public const string FileName = "snapshot.akv";
 
     /// <summary>The format this version writes; it reads this one and every one before it.</summary>
-    public const uint FormatVersion = 2;
+    public const uint FormatVersion = 3;
     private const int HeaderSize = 8 + 4 + 8 + 32;
     private static readonly byte[] Magic = "AKVSNAP1"u8.ToArray();
 
@@ -44,6 +44,10 @@ public sealed class SnapshotStore(string directory)
                     RememberedFrom = capture.RememberedFrom,
                     LogIdentity = capture.LogIdentity,
                     LastEntryHash = capture.LastEntryHash,
+                    LeaseCount = capture.Leases.Count,
+                    HistoryCount = capture.History.Count,
+                    CompactRevision = capture.CompactRevision,
+                    LogTimeMicros = capture.LogTimeMicros,
                 };
                 header.RecentCommandIds.AddRange(capture.RecentIds.Select(r => ByteString.CopyFrom(r.Id.ToByteArray())));
                 header.RecentCommandOffsets.AddRange(capture.RecentIds.Select(r => r.Offset));
@@ -51,6 +55,23 @@ public sealed class SnapshotStore(string directory)
                 foreach (var record in capture.Records)
                 {
                     record.ToEntry().WriteDelimitedTo(body);
+                }
+
+                foreach (var lease in capture.Leases)
+                {
+                    new SnapshotLease { Id = lease.Id, TtlSeconds = lease.TtlSeconds, ExpiresAtMicros = lease.ExpiresAtMicros }.WriteDelimitedTo(body);
+                }
+
+                foreach (var revision in capture.History)
+                {
+                    var message = new SnapshotRevision { Revision = revision.Revision };
+                    message.Events.AddRange(revision.Events.Select(e => new SnapshotEvent
+                    {
+                        Delete = e.Type == EventType.Delete,
+                        Entry = e.Record.ToEntry(),
+                        Previous = e.Previous?.ToEntry(),
+                    }));
+                    message.WriteDelimitedTo(body);
                 }
             }
 
@@ -117,8 +138,30 @@ public sealed class SnapshotStore(string directory)
             ? meta.RecentCommandOffsets
             : Enumerable.Repeat(meta.AppliedOffset, meta.RecentCommandIds.Count);
         var recent = meta.RecentCommandIds.Zip(offsets, (id, offset) => (offset, new Guid(id.Span))).ToList();
-        return new StateCapture(
-            meta.Revision, meta.AppliedOffset, meta.SkippedEntries, records, recent, meta.RememberedFrom, meta.LogIdentity, meta.LastEntryHash);
+        var leases = new List<LeaseInfo>((int)meta.LeaseCount);
+        for (long i = 0; i < meta.LeaseCount; i++)
+        {
+            var lease = SnapshotLease.Parser.ParseDelimitedFrom(file);
+            leases.Add(new LeaseInfo(lease.Id, lease.TtlSeconds, lease.ExpiresAtMicros));
+        }
+
+        var history = new List<RevisionEvents>((int)meta.HistoryCount);
+        for (long i = 0; i < meta.HistoryCount; i++)
+        {
+            var revision = SnapshotRevision.Parser.ParseDelimitedFrom(file);
+            history.Add(new RevisionEvents(revision.Revision, [.. revision.Events.Select(e => new KvEvent(
+                e.Delete ? EventType.Delete : EventType.Put,
+                KeyRecord.FromEntry(e.Entry),
+                e.Previous is null ? null : KeyRecord.FromEntry(e.Previous)))]));
+        }
+
+        return new StateCapture(meta.Revision, meta.AppliedOffset, meta.SkippedEntries, records, recent, meta.RememberedFrom, meta.LogIdentity, meta.LastEntryHash)
+        {
+            Leases = leases,
+            History = history,
+            CompactRevision = meta.CompactRevision,
+            LogTimeMicros = meta.LogTimeMicros,
+        };
     }
 
     /// <summary>Passes writes through to a stream while hashing them.</summary>

@@ -149,7 +149,45 @@ public sealed class ReplicaTests : IAsyncLifetime
         Assert.Equal(_replica.Inspect(s => s.ComputeStateHash()), other.Inspect(s => s.ComputeStateHash()));
     }
 
+    [Fact]
+    public async Task Replicas_whose_clocks_differ_expire_a_lease_at_the_same_entry()
+    {
+        var ahead = new ShiftedTime(TimeSpan.FromSeconds(30));
+        await using var skewed = TestReplicas.Create(_log, "node2", time: ahead);
+        await skewed.StartAsync(CancellationToken.None);
+        await WaitUntil(() => skewed.Health.Health == ReplicaHealth.Serving);
+
+        await _replica.ProposeAsync(Commands.Grant(7, 60), CancellationToken.None);
+        await _replica.ProposeAsync(Commands.PutWithLease("session", "alive", 7), CancellationToken.None);
+
+        // node2's clock runs 30 s ahead: its entries move the log's clock on, but not past the TTL.
+        await skewed.ProposeAsync(Commands.Tick(), CancellationToken.None);
+        await _replica.ReadBarrierAsync(CancellationToken.None);
+        Assert.NotNull(_replica.Read(s => s.Get("session")));
+
+        // Once an entry's timestamp is past the lease's expiry, every replica expires it there. (The
+        // log's clock was already 30 s ahead when the lease was granted, moved on by node2's
+        // barrier, so the lease expires at 90 s by this machine's clock.)
+        ahead.Shift = TimeSpan.FromSeconds(100);
+        await skewed.ProposeAsync(Commands.Tick(), CancellationToken.None);
+        await _replica.ReadBarrierAsync(CancellationToken.None);
+        await skewed.ReadBarrierAsync(CancellationToken.None);
+        await _replica.ReadBarrierAsync(CancellationToken.None);
+
+        Assert.Null(_replica.Read(s => s.Get("session")));
+        Assert.Null(skewed.Read(s => s.Get("session")));
+        Assert.Equal(_replica.Inspect(s => s.ComputeStateHash()), skewed.Inspect(s => s.ComputeStateHash()));
+    }
+
     private static Replica NewReplica(IReplicationLog log, string nodeId) => TestReplicas.Create(log, nodeId);
+
+    /// <summary>This machine's clock, moved by a shift a test can change.</summary>
+    private sealed class ShiftedTime(TimeSpan shift) : TimeProvider
+    {
+        public TimeSpan Shift { get; set; } = shift;
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Shift;
+    }
 
     private static async Task WaitUntil(Func<bool> condition)
     {

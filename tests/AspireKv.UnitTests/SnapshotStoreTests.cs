@@ -26,6 +26,32 @@ public sealed class SnapshotStoreTests : IDisposable
     }
 
     [Fact]
+    public void Snapshot_keeps_leases_history_the_compact_revision_and_the_log_clock()
+    {
+        var state = new KvStateMachine();
+        state.Apply(0, Commands.Hash(0), Commands.At(100, Commands.Grant(7, 60)), []);
+        state.Apply(1, Commands.Hash(1), Commands.At(101, Commands.PutWithLease("held", "x", 7), Commands.Put("free", "1")), []);
+        state.Apply(2, Commands.Hash(2), Commands.At(102, Commands.Put("free", "2"), Commands.Delete("free")), []);
+        state.Apply(3, Commands.Hash(3), Commands.At(103, Commands.Compact(2)), []);
+        var store = new SnapshotStore(_folder.Path);
+
+        store.Save(state.Capture(), "node1");
+        var restored = KvStateMachine.Restore(store.Load()!);
+
+        Assert.Equal(state.ComputeStateHash(), restored.ComputeStateHash());
+        Assert.Equal(103_000_000, restored.LogTimeMicros);
+        Assert.Equal(2, restored.CompactRevision);
+        Assert.Equal(["held"], restored.FindLease(7)!.Keys);
+        Assert.Equal(state.History("free").Select(e => (e.Type, e.Record.ModRevision)), restored.History("free").Select(e => (e.Type, e.Record.ModRevision)));
+        Assert.Equal("1", restored.Get("free", 2)!.Value.ToStringUtf8());
+
+        // The lease still expires by the log's clock after the restore.
+        var results = new List<CommandResult>();
+        restored.Apply(4, Commands.Hash(4), Commands.At(161, Commands.Tick()), results);
+        Assert.Null(restored.Get("held"));
+    }
+
+    [Fact]
     public void Restored_state_still_drops_commands_it_applied_before_the_snapshot()
     {
         var id = Guid.NewGuid();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AspireKv.Cli.Bench;
+using AspireKv.Cli.Coordination;
 using AspireKv.Cli.Repl;
 using AspireKv.Cli.Targeting;
 using AspireKv.Cli.Verbs;
@@ -44,7 +45,8 @@ internal static class CliApp
         var putKey = new Argument<string>("key") { Description = "The key." };
         var putValue = new Argument<string>("value") { Description = "The value; - reads it from stdin, @path from a file." };
         var ifRevision = new Option<long?>("--if-revision") { Description = "Put only if the key's mod_revision is this (0: only if the key does not exist)." };
-        var put = new Command("put", "Set a key to a value.") { putKey, putValue, ifRevision };
+        var putLease = new Option<string?>("--lease") { Description = "Attach the key to this lease (a hexadecimal id from 'lease grant'): it is deleted when the lease ends." };
+        var put = new Command("put", "Set a key to a value.") { putKey, putValue, ifRevision, putLease };
         put.Aliases.Add("set");
 
         var getKey = new Argument<string>("key") { Description = "The key." };
@@ -63,8 +65,39 @@ internal static class CliApp
         var list = new Command("list", "Print keys and values, sorted (the REPL's PRINT).") { listPrefix, limit, keysOnly, listConsistency };
         list.Aliases.Add("print");
 
+        var watchKey = new Argument<string>("key") { Description = "The key (or the prefix, with --prefix; \"\" with --prefix is every key)." };
+        var watchPrefix = new Option<bool>("--prefix") { Description = "Watch every key that starts with KEY." };
+        var watchRevision = new Option<long>("--rev") { Description = "Start from this revision, replaying what the history still holds (0: from now on)." };
+        var watchPrevious = new Option<bool>("--prev") { Description = "Print each event with the value before it." };
+        var watch = new Command("watch", "Print changes to a key or prefix as they happen, until Ctrl+C (-o json: one object per line).") { watchKey, watchPrefix, watchRevision, watchPrevious };
+
+        var txnFile = new Option<string?>("--file", "-f") { Description = "Read the transaction from this JSON file (the JSON form of aspirekv.v1.TxnRequest) instead of stdin." };
+        var txn = new Command("txn", "Run a transaction read from stdin in etcdctl's syntax: compares, a blank line, success requests, a blank line, failure requests.") { txnFile };
+
+        var historyKey = new Argument<string>("key") { Description = "The key." };
+        var historyConsistency = new Option<string>("--consistency", "-c") { Description = "linearizable (default) or serializable.", DefaultValueFactory = _ => "linearizable" };
+        historyConsistency.AcceptOnlyFromAmong("linearizable", "serializable");
+        var history = new Command("history", "Print a key's past versions that the history still holds, oldest first.") { historyKey, historyConsistency };
+
+        var compactRevision = new Argument<long>("revision") { Description = "The oldest revision that history, watches and reads at a revision may still ask for." };
+        var compact = new Command("compact", "Drop the history before a revision, on every node.") { compactRevision };
+
+        var leaseTtl = new Argument<string>("ttl") { Description = "The time to live: seconds (10) or a duration (10s, 1m)." };
+        var leaseGrant = new Command("grant", "Grant a lease and print its id.") { leaseTtl };
+        var keepAliveId = new Argument<string>("id") { Description = "The lease id (hexadecimal)." };
+        var keepAliveOnce = new Option<bool>("--once") { Description = "Keep it alive once and exit." };
+        var leaseKeepAlive = new Command("keepalive", "Keep a lease alive until Ctrl+C.") { keepAliveId, keepAliveOnce };
+        var revokeId = new Argument<string>("id") { Description = "The lease id (hexadecimal)." };
+        var leaseRevoke = new Command("revoke", "Revoke a lease and delete its keys.") { revokeId };
+        var ttlId = new Argument<string>("id") { Description = "The lease id (hexadecimal)." };
+        var ttlKeys = new Option<bool>("--keys") { Description = "Also print the keys attached to it." };
+        var leaseTimeToLive = new Command("ttl", "Print a lease's granted and remaining time to live.") { ttlId, ttlKeys };
+        leaseTimeToLive.Aliases.Add("timetolive");
+        var leaseList = new Command("list", "Print every lease.");
+        var lease = new Command("lease", "Leases: keys that live only as long as their lease is kept alive.") { leaseGrant, leaseKeepAlive, leaseRevoke, leaseTimeToLive, leaseList };
+
         var status = new Command("status", "Show every node's id, applied revision, health and lag.");
-        var repl = new Command("repl", "Start the REPL: SET, GET, DEL, PRINT, USE, HELP, EXIT.");
+        var repl = new Command("repl", "Start the REPL: SET, GET, DEL, PRINT, WATCH, HISTORY, USE, HELP, EXIT.");
 
         var clients = new Option<int>("--clients") { Description = "Concurrent clients (closed loop).", DefaultValueFactory = _ => 16 };
         var duration = new Option<TimeSpan>("--duration", "-d")
@@ -97,6 +130,11 @@ internal static class CliApp
         root.Subcommands.Add(get);
         root.Subcommands.Add(del);
         root.Subcommands.Add(list);
+        root.Subcommands.Add(watch);
+        root.Subcommands.Add(txn);
+        root.Subcommands.Add(history);
+        root.Subcommands.Add(compact);
+        root.Subcommands.Add(lease);
         root.Subcommands.Add(status);
         root.Subcommands.Add(repl);
         root.Subcommands.Add(bench);
@@ -105,10 +143,28 @@ internal static class CliApp
         Task<CliContext> NewContext(ParseResult p) => CliContext.CreateAsync(TargetResolver.FromEnvironment(), p.GetValue(target), p.GetValue(timeout), NewOutput(p));
         Consistency ConsistencyOf(string? value) => value == "serializable" ? Consistency.Serializable : Consistency.Linearizable;
 
-        put.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("put", c, () => KeyValueVerbs.PutAsync(c, p.GetValue(putKey)!, ValueSource.Read(p.GetValue(putValue)!, Console.OpenStandardInput), p.GetValue(ifRevision)))));
+        put.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("put", c, () => KeyValueVerbs.PutAsync(c, p.GetValue(putKey)!, ValueSource.Read(p.GetValue(putValue)!, Console.OpenStandardInput), p.GetValue(ifRevision), p.GetValue(putLease) is { } id ? LeaseIds.Parse(id) : 0))));
         get.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("get", c, () => KeyValueVerbs.GetAsync(c, p.GetValue(getKey)!, ConsistencyOf(p.GetValue(consistency))))));
         del.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("del", c, () => KeyValueVerbs.DeleteAsync(c, p.GetValue(delKey)!, p.GetValue(delPrefix)))));
         list.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("list", c, () => KeyValueVerbs.ListAsync(c, p.GetValue(listPrefix) ?? string.Empty, p.GetValue(limit), p.GetValue(keysOnly), ConsistencyOf(p.GetValue(listConsistency))))));
+        watch.SetAction((p, ct) => Run(stderr, NewContext, p, async c =>
+        {
+            using var interrupts = Interrupts.Catch(ct);
+            var request = new WatchRequest { Key = p.GetValue(watchKey)!, Prefix = p.GetValue(watchPrefix), StartRevision = NotNegative(p.GetValue(watchRevision), "--rev"), Previous = p.GetValue(watchPrevious) };
+            return await WatchVerb.RunAsync(c, request, interrupts.Token).ConfigureAwait(false);
+        }));
+        txn.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("txn", c, () => TxnVerb.RunAsync(c, stdin, interactive: !Console.IsInputRedirected && stdin == Console.In, p.GetValue(txnFile)))));
+        history.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("history", c, () => HistoryVerbs.HistoryAsync(c, p.GetValue(historyKey)!, ConsistencyOf(p.GetValue(historyConsistency))))));
+        compact.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("compact", c, () => HistoryVerbs.CompactAsync(c, p.GetValue(compactRevision)))));
+        leaseGrant.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("lease grant", c, () => LeaseVerbs.GrantAsync(c, ParseTtl(p.GetValue(leaseTtl)!)))));
+        leaseKeepAlive.SetAction((p, ct) => Run(stderr, NewContext, p, async c =>
+        {
+            using var interrupts = Interrupts.Catch(ct);
+            return await LeaseVerbs.KeepAliveAsync(c, LeaseIds.Parse(p.GetValue(keepAliveId)!), p.GetValue(keepAliveOnce), interrupts.Token).ConfigureAwait(false);
+        }));
+        leaseRevoke.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("lease revoke", c, () => LeaseVerbs.RevokeAsync(c, LeaseIds.Parse(p.GetValue(revokeId)!)))));
+        leaseTimeToLive.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("lease ttl", c, () => LeaseVerbs.TimeToLiveAsync(c, LeaseIds.Parse(p.GetValue(ttlId)!), p.GetValue(ttlKeys)))));
+        leaseList.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("lease list", c, () => LeaseVerbs.ListAsync(c))));
         status.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("status", c, () => StatusVerb.RunAsync(c))));
         Task<int> Repl(ParseResult p, CancellationToken ct) =>
             Run(stderr, NewContext, p, c => new ReplSession(c, stdin, interactive: !Console.IsInputRedirected && stdin == Console.In).RunAsync(ct));
@@ -140,7 +196,8 @@ internal static class CliApp
             return ExitCodes.Usage;
         }
 
-        return await parse.InvokeAsync().ConfigureAwait(false);
+        // Ctrl+C ends a command at once, as in any CLI; watch, lease keepalive and the REPL's WATCH catch it themselves (Interrupts).
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }).ConfigureAwait(false);
     }
 
     /// <summary>Runs a verb, turning failures into a message on stderr and an exit code.</summary>
@@ -177,6 +234,20 @@ internal static class CliApp
         activity?.SetTag("aspirekv.node", context.Target.Name);
         activity?.SetTag("process.exit.code", exitCode);
         return exitCode;
+    }
+
+    private static long NotNegative(long value, string option) =>
+        value >= 0 ? value : throw new CliException(ExitCodes.Usage, $"{option} must be 0 or more.");
+
+    /// <summary>A lease's TTL: whole seconds as etcdctl takes them, or a duration.</summary>
+    private static TimeSpan ParseTtl(string text)
+    {
+        var ttl = long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : Durations.TryParse(text, out var duration) ? duration : TimeSpan.Zero;
+        return ttl >= TimeSpan.FromSeconds(1)
+            ? ttl
+            : throw new CliException(ExitCodes.Usage, $"TTL '{text}' is not a time to live; write seconds (10) or a duration (10s, 1m), 1 second or more.");
     }
 
     private static int Positive(int value, string option) =>

@@ -165,6 +165,58 @@ public sealed class KvClient : IDisposable
         }
     }
 
+    /// <summary>Runs a transaction: its compares, then its success or failure operations, at one revision.</summary>
+    public Task<TxnResponse> TxnAsync(TxnRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.TxnAsync(request, Options(timeout, cancellationToken)).ResponseAsync;
+
+    /// <summary>
+    /// The changes to a key or prefix from a revision on, one response per revision, until
+    /// <paramref name="cancellationToken"/> is cancelled. It has no deadline. It ends with an
+    /// <see cref="RpcException"/>: OUT_OF_RANGE when the start revision is compacted,
+    /// RESOURCE_EXHAUSTED when the node stopped a watcher that fell behind, UNAVAILABLE when the
+    /// node went away; watch again from the revision after the last one received.
+    /// </summary>
+    public async IAsyncEnumerable<WatchResponse> WatchAsync(WatchRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var call = Grpc.Watch(request, new CallOptions(cancellationToken: cancellationToken));
+        await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return response;
+        }
+    }
+
+    /// <summary>A key's past changes that the node's history still holds, oldest first.</summary>
+    public Task<HistoryResponse> HistoryAsync(string key, Consistency consistency = Consistency.Linearizable, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.HistoryAsync(new HistoryRequest { Key = key, Consistency = consistency }, Options(timeout, cancellationToken)).ResponseAsync;
+
+    /// <summary>Drops the history before <paramref name="revision"/>.</summary>
+    public Task<CompactResponse> CompactAsync(long revision, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.CompactAsync(new CompactRequest { Revision = revision }, Options(timeout, cancellationToken)).ResponseAsync;
+
+    /// <summary>Grants a lease of <paramref name="ttl"/> (whole seconds, at least one); <paramref name="id"/> 0 lets the node choose.</summary>
+    public Task<LeaseGrantResponse> LeaseGrantAsync(TimeSpan ttl, long id = 0, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.LeaseGrantAsync(new LeaseGrantRequest { TtlSeconds = Math.Max(1, (long)Math.Ceiling(ttl.TotalSeconds)), Id = id }, Options(timeout, cancellationToken)).ResponseAsync;
+
+    public Task<LeaseRevokeResponse> LeaseRevokeAsync(long id, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.LeaseRevokeAsync(new LeaseRevokeRequest { Id = id }, Options(timeout, cancellationToken)).ResponseAsync;
+
+    public Task<LeaseKeepAliveResponse> LeaseKeepAliveAsync(long id, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.LeaseKeepAliveAsync(new LeaseKeepAliveRequest { Id = id }, Options(timeout, cancellationToken)).ResponseAsync;
+
+    public Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(long id, bool keys = false, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { Id = id, Keys = keys }, Options(timeout, cancellationToken)).ResponseAsync;
+
+    public Task<LeaseListResponse> LeaseListAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Grpc.LeaseListAsync(new LeaseListRequest(), Options(timeout, cancellationToken)).ResponseAsync;
+
+    /// <summary>
+    /// Takes the lock <paramref name="name"/>, waiting until it is free: see <see cref="KvLock"/>.
+    /// The lock is held by a lease of <paramref name="ttl"/> (10 s by default), kept alive while
+    /// it is held; if this process dies, the lock is free again once the lease expires.
+    /// </summary>
+    public Task<KvLock> LockAsync(string name, TimeSpan? ttl = null, CancellationToken cancellationToken = default) =>
+        KvLock.AcquireAsync(this, name, ttl ?? TimeSpan.FromSeconds(10), cancellationToken);
+
     public Task<StatusResponse> StatusAsync(bool includeStateHash = false, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         Grpc.StatusAsync(new StatusRequest { IncludeStateHash = includeStateHash }, Options(timeout, cancellationToken)).ResponseAsync;
 

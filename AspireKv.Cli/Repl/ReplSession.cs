@@ -14,6 +14,9 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
         GET key          print key's value
         DEL key          delete key
         PRINT [prefix]   print every key and value, sorted
+        WATCH key [--prefix]
+                         print changes to key (or every key under it) as they happen, until Ctrl+C
+        HISTORY key      print key's past versions, oldest first
         USE node         talk to another node (a name such as node3, or host:port)
         HELP             show this
         EXIT | QUIT      leave
@@ -26,6 +29,8 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
         ["DEL"] = "usage: DEL key",
         ["PRINT"] = "usage: PRINT [prefix]",
         ["USE"] = "usage: USE node",
+        ["WATCH"] = "usage: WATCH key [--prefix]",
+        ["HISTORY"] = "usage: HISTORY key",
     };
 
     private TextWriter Out => context.Output.Out;
@@ -108,9 +113,8 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
                 Out.WriteLine($"deleted {deleted.Deleted}");
                 break;
             case "PRINT" when line.Words.Count <= 1:
-                var prefix = line.Words.Count == 1 ? line.Words[0] : string.Empty;
                 var any = false;
-                await foreach (var entry in context.Client(context.Target.Address).ListAllAsync(prefix).ConfigureAwait(false))
+                await foreach (var entry in context.Client(context.Target.Address).ListAllAsync(line.Words.Count == 1 ? line.Words[0] : string.Empty).ConfigureAwait(false))
                 {
                     Out.WriteLine($"{entry.Key}={Output.ValueText(entry)}");
                     any = true;
@@ -119,6 +123,27 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
                 if (!any)
                 {
                     Out.WriteLine("(empty)");
+                }
+
+                break;
+            case "WATCH" when line.Words.Count(w => w != "--prefix") == 1:
+                using (var interrupts = Interrupts.Catch())
+                {
+                    var prefix = line.Words.Contains("--prefix");
+                    var key = line.Words.Single(w => w != "--prefix");
+                    await Verbs.WatchVerb.RunAsync(context, new V1.WatchRequest { Key = key, Prefix = prefix }, interrupts.Token, from =>
+                    {
+                        Out.WriteLine($"(watching {(prefix ? "every key under " : string.Empty)}'{key}' from revision {from}; Ctrl+C to stop)");
+                        Out.Flush();
+                    }).ConfigureAwait(false);
+                }
+
+                break;
+            case "HISTORY" when line.Words.Count == 1:
+                var history = await context.CallAsync(c => c.HistoryAsync(line.Words[0])).ConfigureAwait(false);
+                foreach (var text in Verbs.HistoryVerbs.Lines(history, line.Words[0]))
+                {
+                    Out.WriteLine(text);
                 }
 
                 break;
@@ -134,7 +159,7 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
             default:
                 Out.WriteLine(Usage.TryGetValue(line.Command, out var usage)
                     ? $"(error) {usage}"
-                    : $"(error) unknown command '{line.Command}'; commands are SET, GET, DEL, PRINT, USE, HELP, EXIT");
+                    : $"(error) unknown command '{line.Command}'; commands are SET, GET, DEL, PRINT, WATCH, HISTORY, USE, HELP, EXIT");
                 break;
         }
     }

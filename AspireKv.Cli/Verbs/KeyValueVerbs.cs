@@ -7,9 +7,9 @@ namespace AspireKv.Cli.Verbs;
 /// <summary>The one-shot verbs: put, get, del, list.</summary>
 internal static class KeyValueVerbs
 {
-    public static async Task<int> PutAsync(CliContext context, string key, byte[] value, long? ifRevision)
+    public static async Task<int> PutAsync(CliContext context, string key, byte[] value, long? ifRevision, long lease)
     {
-        var request = new PutRequest { Key = key, Value = ByteString.CopyFrom(value) };
+        var request = new PutRequest { Key = key, Value = ByteString.CopyFrom(value), Lease = lease };
         if (ifRevision is { } expected)
         {
             request.ExpectedModRevision = expected;

@@ -9,10 +9,23 @@ public static class AspireKvCli
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
-    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(TopologyFixture fixture, string? stdin, params string[] arguments)
+    /// <summary>Starts the CLI, for commands that run until they are interrupted (watch, the REPL); the caller disposes of it.</summary>
+    public static ManagedProcess Start(TopologyFixture fixture, params string[] arguments)
     {
         var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
-        await using var cli = ManagedProcess.Start(DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(AspireKvCli).Assembly), arguments, environment));
+        return ManagedProcess.Start(DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(AspireKvCli).Assembly), arguments, environment));
+    }
+
+    /// <summary>Standard output and standard error of a CLI process so far.</summary>
+    public static (string Output, string Error) OutputOf(ManagedProcess cli)
+    {
+        var output = cli.RecentOutput;
+        return (string.Join('\n', output.Where(l => !l.IsError).Select(l => l.Text)), string.Join('\n', output.Where(l => l.IsError).Select(l => l.Text)));
+    }
+
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(TopologyFixture fixture, string? stdin, params string[] arguments)
+    {
+        await using var cli = Start(fixture, arguments);
         if (stdin is not null)
         {
             await cli.WriteToStandardInputAsync(stdin);
@@ -21,7 +34,7 @@ public static class AspireKvCli
         await cli.CloseStandardInputAsync();
         var exitCode = await cli.Exited.WaitAsync(Patience);
         await Task.Delay(100); // the last lines of output arrive after the exit
-        var output = cli.RecentOutput;
-        return (exitCode, string.Join('\n', output.Where(l => !l.IsError).Select(l => l.Text)), string.Join('\n', output.Where(l => l.IsError).Select(l => l.Text)));
+        var (output, error) = OutputOf(cli);
+        return (exitCode, output, error);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AspireKv.V1;
@@ -40,13 +39,13 @@ internal sealed class Output(TextWriter stdout, TextWriter stderr, OutputFormat 
     public static JsonObject ToJson(Entry entry)
     {
         var json = new JsonObject { ["key"] = entry.Key };
-        if (TryUtf8(entry.Value.Span, out var text))
+        if (Client.ValueText.TryUtf8(entry.Value, out var text))
         {
             json["value"] = text;
         }
         else
         {
-            json["valueBase64"] = Convert.ToBase64String(entry.Value.Span);
+            json["valueBase64"] = entry.Value.ToBase64();
         }
 
         json["createRevision"] = entry.CreateRevision;
@@ -92,19 +91,5 @@ internal sealed class Output(TextWriter stdout, TextWriter stderr, OutputFormat 
     }
 
     /// <summary>A value as text: UTF-8 when it is, otherwise base64 with a marker.</summary>
-    public static string ValueText(Entry entry) => TryUtf8(entry.Value.Span, out var text) ? text : $"base64:{Convert.ToBase64String(entry.Value.Span)}";
-
-    private static bool TryUtf8(ReadOnlySpan<byte> bytes, out string text)
-    {
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
-            return true;
-        }
-        catch (DecoderFallbackException)
-        {
-            text = string.Empty;
-            return false;
-        }
-    }
+    public static string ValueText(Entry entry) => Client.ValueText.Display(entry.Value);
 }

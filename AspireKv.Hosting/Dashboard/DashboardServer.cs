@@ -19,7 +19,7 @@ namespace AspireKv.Hosting.Dashboard;
 /// <summary>
 /// The AppHost's dashboard, standing in for the Aspire dashboard: resources with their state,
 /// endpoints and controls, each resource's console log, structured logs, traces with a
-/// waterfall, and metrics. It serves on loopback only, behind a login token printed at start,
+/// waterfall, metrics, and a key browser. It serves on loopback only, behind a login token printed at start,
 /// and receives OTLP/HTTP (protobuf) on a port of its own, behind an API key the AppHost gives
 /// the nodes.
 /// </summary>
@@ -32,6 +32,7 @@ public sealed class DashboardServer : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly DistributedApplication _app;
+    private readonly KeyBrowser _keys;
     private readonly int _port;
     private readonly int _otlpPort;
     private WebApplication? _web;
@@ -39,6 +40,7 @@ public sealed class DashboardServer : IAsyncDisposable
     public DashboardServer(DistributedApplication app, int port)
     {
         _app = app;
+        _keys = new KeyBrowser(app);
         _port = port == 0 || !PortAllocator.IsFree(port) ? PortAllocator.Next() : port;
         _otlpPort = PortAllocator.Next();
         Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -123,6 +125,8 @@ public sealed class DashboardServer : IAsyncDisposable
             await _web.DisposeAsync().ConfigureAwait(false);
             _web = null;
         }
+
+        _keys.Dispose();
     }
 
     private bool IsSignedIn(HttpContext context) =>
@@ -188,6 +192,8 @@ public sealed class DashboardServer : IAsyncDisposable
         web.MapGet("/api/metrics", (string name) => Results.Json(
             Telemetry.Series(name).ToDictionary(s => s.Key, s => s.Value.Select(p => new[] { p.TimeUnixNano / 1_000_000.0, p.Value })), Json));
         web.MapGet("/api/metrics/names", () => Results.Json(Telemetry.MetricNames(), Json));
+        web.MapGet("/api/keys", (string? node, string? prefix, CancellationToken ct) => _keys.ListAsync(node, prefix, ct));
+        web.MapGet("/api/keys/history", (string? node, string? key, CancellationToken ct) => _keys.HistoryAsync(node, key, ct));
     }
 
     private object DescribeResource(Resource resource) => new

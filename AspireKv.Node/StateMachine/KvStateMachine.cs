@@ -247,8 +247,9 @@ public sealed class KvStateMachine : IStateView
 
         state._recent.Restore(capture.RememberedFrom, capture.RecentIds);
 
-        // A snapshot without history (an older format) serves reads from its own revision on.
-        state._history.Restore(capture.History.Count > 0 || capture.CompactRevision > 0 ? Math.Max(capture.CompactRevision, 1) : Math.Max(capture.Revision, 1), capture.History);
+        // A snapshot without history (an older format) knows no events up to its own revision:
+        // watches and history start after it, and reads at a revision from its own revision on.
+        state._history.Restore(capture.History.Count > 0 || capture.CompactRevision > 0 ? Math.Max(capture.CompactRevision, 1) : capture.Revision + 1, capture.History);
         return state;
     }
 

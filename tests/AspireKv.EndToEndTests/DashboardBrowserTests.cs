@@ -14,7 +14,9 @@ public sealed class DashboardBrowserTests(TopologyFixture fixture)
     {
         Assert.True(File.Exists(Chromium), $"This test drives Debian's chromium at {Chromium}; install it with: apt-get install -y chromium");
         var screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName;
-        await PutThroughTheCliAsync($"browser/{Guid.NewGuid():N}");
+        var key = $"browser/{Guid.NewGuid():N}";
+        await PutThroughTheCliAsync(key);
+        await fixture.App.CreateKvClient("node1").PutAsync(key, "changed by the browser test");
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -59,6 +61,14 @@ public sealed class DashboardBrowserTests(TopologyFixture fixture)
         await page.GotoAsync(new Uri(fixture.App.Application.Dashboard.Url, "/#/metrics").ToString());
         await Assertions.Expect(page.Locator("#charts .legend").First).ToContainTextAsync("node1", new() { Timeout = Patience });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "dashboard-metrics.png"), FullPage = true });
+
+        // The key browser lists the key under its prefix, and shows its two versions.
+        await page.GotoAsync(new Uri(fixture.App.Application.Dashboard.Url, "/#/keys").ToString());
+        await page.Locator("#prefix").FillAsync("browser/");
+        await page.Locator($"#keys tr[data-key='{key}']").ClickAsync();
+        await Assertions.Expect(page.Locator("#key-history tr[data-revision]")).ToHaveCountAsync(2, new() { Timeout = Patience });
+        await Assertions.Expect(page.Locator("#key-history")).ToContainTextAsync("changed by the browser test");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "dashboard-keys.png"), FullPage = true });
 
         Assert.All(Directory.GetFiles(screenshots, "dashboard-*.png"), f => Assert.True(new FileInfo(f).Length > 0));
     }

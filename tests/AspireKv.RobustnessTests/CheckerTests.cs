@@ -68,6 +68,16 @@ public sealed class CheckerTests
     }
 
     [Fact]
+    public void Revoking_a_lease_deletes_a_key_only_while_its_value_was_written_with_the_lease()
+    {
+        AssertLinearizable(Put(0, 1, "a", 5), Revoke(2, 3, ["a"], deleted: 1, revision: 6), Absent(4, 5));
+        AssertLinearizable(Put(0, 1, "a", 5), Put(2, 3, "b", 6), Revoke(4, 5, ["a"], deleted: 0, revision: 0), Get(6, 7, "b", 6));
+        Assert.False(Check(Put(0, 1, "a", 5), Revoke(2, 3, ["a"], deleted: 1, revision: 6), Get(4, 5, "a", 5)).IsLinearizable); // the key outlived its lease
+        Assert.False(Check(Put(0, 1, "a", 5), Revoke(2, 3, ["a"], deleted: 0, revision: 0)).IsLinearizable); // an attached key was not deleted
+        Assert.False(Check(Put(0, 1, "a", 5), Put(2, 3, "b", 6), Revoke(4, 5, ["a"], deleted: 1, revision: 7), Absent(6, 7)).IsLinearizable); // "b" was not attached
+    }
+
+    [Fact]
     public void Operations_that_certainly_failed_are_left_out() =>
         AssertLinearizable(Put(0, 1, "a", 5), new Operation(0, "n", OperationKind.Put, "k", 2, 3, Outcome.Failed) { Value = "x" }, Get(4, 5, "a", 5));
 
@@ -105,6 +115,9 @@ public sealed class CheckerTests
 
     private static Operation Delete(long invoked, long returned, long deleted, long revision) =>
         new(0, "n", OperationKind.Delete, "k", invoked, returned, Outcome.Ok) { Deleted = deleted, Revision = revision };
+
+    private static Operation Revoke(long invoked, long returned, string[] values, long deleted, long revision) =>
+        new(0, "n", OperationKind.Revoke, "k", invoked, returned, Outcome.Ok) { LeaseValues = values.ToHashSet(), Deleted = deleted, Revision = revision };
 
     private static Operation Get(long invoked, long returned, string value, long modRevision) =>
         new(1, "n", OperationKind.Get, "k", invoked, returned, Outcome.Ok) { Found = true, ReadValue = value, ModRevision = modRevision };

@@ -13,6 +13,12 @@ public enum OperationKind
 
     /// <summary>A linearizable Get.</summary>
     Get,
+
+    /// <summary>
+    /// A lease revoked, as it bears on one key: the key is deleted if its current value was written
+    /// with the lease (one of <see cref="Operation.LeaseValues"/>), and left alone otherwise.
+    /// </summary>
+    Revoke,
 }
 
 /// <summary>How an operation ended, as its client saw it.</summary>
@@ -61,6 +67,12 @@ public sealed record Operation(int Client, string Node, OperationKind Kind, stri
     /// <summary>For a delete that completed: how many keys it removed (0 or 1).</summary>
     public long Deleted { get; init; }
 
+    /// <summary>For a Revoke: every value written with the lease, so the ones whose key it deletes.</summary>
+    public IReadOnlySet<string>? LeaseValues { get; init; }
+
+    /// <summary>For a write made in a transaction: the transaction's number in its client, to tell its parts apart from other calls.</summary>
+    public string? Transaction { get; init; }
+
     /// <summary>The deadline the client gave the call.</summary>
     public TimeSpan Deadline { get; init; }
 
@@ -72,9 +84,10 @@ public sealed record Operation(int Client, string Node, OperationKind Kind, stri
     public override string ToString() => Kind switch
     {
         OperationKind.Get when Outcome == Outcome.Ok => $"#{Index} c{Client}@{Node} get {Key} -> {(Found ? $"{ReadValue}@{ModRevision}" : "absent")}",
-        OperationKind.Put => $"#{Index} c{Client}@{Node} put {Key}={Value} -> {(Outcome == Outcome.Ok ? $"rev {Revision}" : Outcome.ToString())}",
-        OperationKind.CompareAndSet => $"#{Index} c{Client}@{Node} cas {Key}={Value} if {ExpectedModRevision} -> {(Outcome != Outcome.Ok ? Outcome.ToString() : Matched ? $"rev {Revision}" : $"mismatch (was {ModRevision})")}",
+        OperationKind.Put => $"#{Index} c{Client}@{Node} {Transaction ?? "put"} {Key}={Value} -> {(Outcome == Outcome.Ok ? $"rev {Revision}" : Outcome.ToString())}",
+        OperationKind.CompareAndSet => $"#{Index} c{Client}@{Node} {Transaction ?? "cas"} {Key}={Value} if {ExpectedModRevision} -> {(Outcome != Outcome.Ok ? Outcome.ToString() : Matched ? $"rev {Revision}" : $"mismatch (was {ModRevision})")}",
         OperationKind.Delete => $"#{Index} c{Client}@{Node} del {Key} -> {(Outcome == Outcome.Ok ? $"{Deleted} at rev {Revision}" : Outcome.ToString())}",
+        OperationKind.Revoke => $"#{Index} c{Client}@{Node} revoke lease of [{string.Join(',', LeaseValues ?? new HashSet<string>())}] -> {(Outcome == Outcome.Ok ? $"{Deleted} keys at rev {Revision}" : Outcome.ToString())}",
         _ => $"#{Index} c{Client}@{Node} {Kind} {Key} -> {Outcome}",
     };
 }

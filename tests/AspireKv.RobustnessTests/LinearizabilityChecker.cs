@@ -9,6 +9,8 @@ namespace AspireKv.RobustnessTests;
 /// the Wing–Gong search with Lowe's memoization, as Porcupine does it. The model of one key is a
 /// register with etcd's counters: whether it exists, its value and its mod_revision, plus the
 /// revision of its last change, since a key's changes get increasing revisions in log order.
+/// A transaction is checked as its parts on each key, which carry its one revision; a lease's
+/// revocation as a delete of each key whose current value was written with the lease.
 /// Operations whose outcome is unknown may take effect at any point after their call, or never;
 /// operations that certainly failed are left out.
 /// </summary>
@@ -194,6 +196,29 @@ public static class LinearizabilityChecker
                 }
 
                 break;
+
+            case OperationKind.Revoke:
+                {
+                    // Only a key whose value was written with the lease is attached to it.
+                    var attached = state.Exists && op.LeaseValues!.Contains(state.Value!);
+                    if (!attached)
+                    {
+                        if (!unknown)
+                        {
+                            yield return state;
+                        }
+                    }
+                    else if (unknown)
+                    {
+                        yield return KeyState.Deleted(-1);
+                    }
+                    else if (op.Deleted > 0 && state.After(op.Revision))
+                    {
+                        yield return KeyState.Deleted(op.Revision);
+                    }
+
+                    break;
+                }
         }
     }
 

@@ -6,7 +6,8 @@ using Xunit.Abstractions;
 namespace AspireKv.RobustnessTests;
 
 /// <summary>
-/// Clients write and read through all three nodes while a nemesis breaks one thing over and over.
+/// Clients write, read, run transactions and revoke leases through all three nodes while a nemesis
+/// breaks one thing over and over.
 /// Afterwards the history must be linearizable for every key, every replica must hold the same
 /// state, no acknowledged write may be lost, and no call may run more than a second past its
 /// deadline. Each run lasts 20 s; <c>ASPIREKV_ROBUSTNESS_SECONDS</c> makes it longer.
@@ -39,7 +40,8 @@ public sealed class RobustnessTests(ClusterFixture cluster, ITestOutputHelper ou
         await cluster.WaitForConvergenceAsync(TimeSpan.FromSeconds(120));
         await workload.ReadEverythingAsync();
         var history = workload.History.Operations;
-        var context = $"{fault}: {history.Count} operations ({history.Count(o => o.Outcome == Outcome.Ok)} ok, {history.Count(o => o.Outcome == Outcome.Unknown)} unknown, " +
+        var context = $"{fault}: {history.Count} operations ({history.Count(o => o.Transaction?.StartsWith("txn", StringComparison.Ordinal) == true)} parts of transactions, " +
+            $"{history.Count(o => o.Kind == OperationKind.Revoke) / workload.Keys.Count} revocations; {history.Count(o => o.Outcome == Outcome.Ok)} ok, {history.Count(o => o.Outcome == Outcome.Unknown)} unknown, " +
             $"{history.Count(o => o.Outcome == Outcome.Failed)} failed); the nemesis did:\n{string.Join('\n', nemesis.Actions)}";
 
         output.WriteLine(context);
@@ -62,8 +64,8 @@ public sealed class RobustnessTests(ClusterFixture cluster, ITestOutputHelper ou
         {
             var final = await cluster.Client("node1").GetAsync(key, Consistency.Serializable);
             var operations = history.Where(o => o.Key == key).ToList();
-            var deletes = operations.Where(o => o.Kind == OperationKind.Delete && (o.Outcome == Outcome.Unknown || o.Deleted > 0)).ToList();
-            foreach (var write in operations.Where(o => o.Kind != OperationKind.Delete && o.Outcome == Outcome.Ok && o.Revision > 0))
+            var deletes = operations.Where(o => o.Kind is OperationKind.Delete or OperationKind.Revoke && (o.Outcome == Outcome.Unknown || o.Deleted > 0)).ToList();
+            foreach (var write in operations.Where(o => o.Kind is OperationKind.Put or OperationKind.CompareAndSet && o.Outcome == Outcome.Ok && o.Revision > 0))
             {
                 var kept = final.Found
                     ? write.Revision <= final.Entry.ModRevision && (write.Revision < final.Entry.ModRevision || write.Value == final.Entry.Value.ToStringUtf8())
@@ -75,5 +77,7 @@ public sealed class RobustnessTests(ClusterFixture cluster, ITestOutputHelper ou
         // No call ran more than a second past its deadline.
         var late = history.Where(o => o.Client >= 0 && o.Elapsed > o.Deadline + TimeSpan.FromSeconds(1)).ToList();
         Assert.True(late.Count == 0, $"{late.Count} calls ran more than a second past their deadline, for example {late.FirstOrDefault()} after {late.FirstOrDefault()?.Elapsed.TotalSeconds:F1} s; {context}");
+
+        await workload.RevokeLeasesAsync();
     }
 }

@@ -1,6 +1,8 @@
 using AspireKv.Hosting.Processes;
 using AspireKv.Node.Snapshots;
 using AspireKv.Node.StateMachine;
+using AspireKv.V1;
+using Google.Protobuf;
 
 namespace AspireKv.UnitTests;
 
@@ -49,6 +51,35 @@ public sealed class SnapshotStoreTests : IDisposable
         var results = new List<CommandResult>();
         restored.Apply(4, Commands.Hash(4), Commands.At(161, Commands.Tick()), results);
         Assert.Null(restored.Get("held"));
+    }
+
+    [Fact]
+    public void Format_2_snapshot_loads_and_its_unknown_history_counts_as_compacted()
+    {
+        // Format 2 had keys, counters and the dedup window, but no leases, history, compact revision or log clock.
+        using (var body = new MemoryStream())
+        {
+            new Node.Snapshots.Wire.SnapshotHeader { Revision = 5, AppliedOffset = 9, KeyCount = 1, NodeId = "node1", RememberedFrom = 0 }.WriteDelimitedTo(body);
+            new Entry { Key = "a", Value = ByteString.CopyFromUtf8("old"), CreateRevision = 2, ModRevision = 5, Version = 3 }.WriteDelimitedTo(body);
+            var header = new byte[52];
+            "AKVSNAP1"u8.CopyTo(header);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 2);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(12), (ulong)body.Length);
+            System.Security.Cryptography.SHA256.HashData(body.ToArray()).CopyTo(header, 20);
+            File.WriteAllBytes(_folder.Combine(SnapshotStore.FileName), [.. header, .. body.ToArray()]);
+        }
+
+        var restored = KvStateMachine.Restore(new SnapshotStore(_folder.Path).Load()!);
+
+        Assert.Equal((5L, 9L), (restored.Revision, restored.AppliedOffset));
+        Assert.Equal(("old", 3L), (restored.Get("a")!.Value.ToStringUtf8(), restored.Get("a")!.Version));
+        Assert.Empty(restored.Leases());
+
+        // Revision 5's events are not in the snapshot, so a watch or history from 5 must not pretend to replay them.
+        Assert.Equal(6, restored.CompactRevision);
+        Assert.Equal("old", restored.Get("a", 5)!.Value.ToStringUtf8());
+        restored.Apply(10, Commands.Hash(10), Commands.At(100, Commands.Put("a", "new")), []);
+        Assert.Equal([6L], restored.History("a").Select(e => e.Record.ModRevision));
     }
 
     [Fact]

@@ -135,11 +135,41 @@ async function metrics() {
   });
 }
 
+// The key browser: a node's keys under a prefix (as that node has applied them), and a key's history.
+async function keys(selected) {
+  const nodes = (await api("/api/resources")).filter((r) => r.type === "node").map((r) => r.name);
+  page.innerHTML = `<h1>Keys</h1><div class="toolbar"><select id="node">${nodes.map((n) => `<option>${esc(n)}</option>`).join("")}</select>` +
+    `<input id="prefix" placeholder="prefix"><span class="muted" id="revision"></span></div>` +
+    `<table id="keys"><thead><tr><th>Key</th><th>Value</th><th>Version</th><th>Created</th><th>Modified</th><th>Lease</th></tr></thead><tbody></tbody></table>` +
+    `<div id="history"></div>`;
+  const [node, prefix, body, revision, history] = ["#node", "#prefix", "tbody", "#revision", "#history"].map((s) => page.querySelector(s));
+  const showHistory = async (key) => {
+    selected = key;
+    const h = await api(`/api/keys/history?node=${encodeURIComponent(node.value)}&key=${encodeURIComponent(key)}`);
+    history.innerHTML = `<h2>History of <code>${esc(key)}</code></h2><p class="muted">The history holds revisions ${h.compactRevision} to ${h.revision} on ${esc(h.node)}.</p>` +
+      `<table id="key-history"><thead><tr><th>Revision</th><th>Change</th><th>Value</th><th>Before</th></tr></thead><tbody>` +
+      (h.events.length ? h.events.map((e) => `<tr data-revision="${e.revision}"><td>${e.revision}</td><td>${esc(e.type)}</td><td>${esc(e.value ?? "")}</td><td>${esc(e.previous ?? "")}</td></tr>`).join("")
+        : `<tr><td colspan="4" class="muted">No changes in the history.</td></tr>`) + "</tbody></table>";
+  };
+  const refresh = async () => {
+    const list = await api(`/api/keys?node=${encodeURIComponent(node.value)}&prefix=${encodeURIComponent(prefix.value)}`);
+    const count = list.entries.length;
+    revision.textContent = ` ${count}${list.more ? "+" : ""} key${count === 1 && !list.more ? "" : "s"} at revision ${list.revision} on ${list.node}`;
+    body.innerHTML = list.entries.map((e) => `<tr class="clickable${e.key === selected ? " active" : ""}" data-key="${esc(e.key)}"><td>${esc(e.key)}</td><td>${esc(e.value)}</td>` +
+      `<td>${e.version}</td><td>${e.createRevision}</td><td>${e.modRevision}</td><td>${esc(e.lease ?? "")}</td></tr>`).join("");
+    body.querySelectorAll("tr").forEach((row) => row.onclick = () => showHistory(row.dataset.key).then(refresh));
+  };
+  node.onchange = refresh;
+  prefix.oninput = refresh;
+  if (selected) showHistory(selected);
+  every(2000, () => refresh().catch((e) => { revision.textContent = ` ${e.message}`; }));
+}
+
 function route() {
   clearInterval(timer);
   const [, name = "resources", arg] = location.hash.split("/");
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === name));
-  const pages = { resources, console: consoleLogs, logs, traces: arg ? () => trace(arg) : traces, metrics };
+  const pages = { resources, console: consoleLogs, logs, traces: arg ? () => trace(arg) : traces, metrics, keys };
   (pages[name] || resources)(arg ? decodeURIComponent(arg) : undefined).catch((e) => { page.innerHTML = `<p class="state Exited">${esc(e.message)}</p>`; });
 }
 

@@ -39,6 +39,9 @@ public static class NodeHostingExtensions
     public static WebApplication MapKeyValueService(this WebApplication app)
     {
         app.MapGrpcService<KeyValueService>();
+        app.MapGrpcService<Etcd.EtcdKvService>();
+        app.MapGrpcService<Etcd.EtcdClusterService>();
+        app.MapGrpcService<Etcd.EtcdMaintenanceService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
         return app;
@@ -90,6 +93,7 @@ public static class NodeHostingExtensions
             return health;
         });
         builder.Services.AddSingleton<IHealthCheckPublisher, GrpcHealthPublisher>();
+        builder.Services.AddSingleton<Etcd.EtcdIdentity>();
         builder.Services.Configure<HealthCheckPublisherOptions>(o =>
         {
             o.Delay = TimeSpan.Zero;

@@ -1,34 +1,39 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace AspireKv.Hosting.Processes;
 
 /// <summary>
-/// Free loopback TCP ports. A port handed out once is not handed out again by this process, so
-/// resources started side by side never collide with each other.
+/// Free loopback TCP ports for the resources a process starts. They are picked at random below
+/// the kernel's ephemeral range: a port from that range can be taken as the local port of any
+/// outgoing connection on the machine between being chosen and being listened on. A port handed
+/// out once is not handed out again by this process, so resources started side by side never
+/// collide with each other, and the random start keeps separate processes (test suites run side
+/// by side) apart.
 /// </summary>
 public static class PortAllocator
 {
+    private const int Lowest = 10_000;
     private static readonly HashSet<int> Given = [];
+    private static readonly (int Low, int High) Range = ChooseRange();
 
     public static int Next()
     {
-        for (var attempt = 0; attempt < 100; attempt++)
+        for (var attempt = 0; attempt < 1000; attempt++)
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
+            var port = Random.Shared.Next(Range.Low, Range.High);
             lock (Given)
             {
-                if (Given.Add(port))
+                if (!Given.Contains(port) && IsFree(port))
                 {
+                    Given.Add(port);
                     return port;
                 }
             }
         }
 
-        throw new InvalidOperationException("Could not find a free loopback port.");
+        throw new InvalidOperationException($"Could not find a free loopback port between {Range.Low} and {Range.High}.");
     }
 
     /// <summary>Whether <paramref name="port"/> can be listened on at loopback now.</summary>
@@ -45,5 +50,23 @@ public static class PortAllocator
         {
             return false;
         }
+    }
+
+    /// <summary>From 10000 up to the start of the ephemeral range (Linux's is 32768-60999 by default).</summary>
+    private static (int Low, int High) ChooseRange()
+    {
+        var ephemeralLow = 32_768;
+        try
+        {
+            var text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
+            var first = text.Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries)[0];
+            ephemeralLow = int.Parse(first, CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            // not Linux, or not readable: assume the common default
+        }
+
+        return ephemeralLow - Lowest >= 2_000 ? (Lowest, ephemeralLow) : (1_024, Math.Max(ephemeralLow, 2_048));
     }
 }

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using AspireKv.Client;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Replication;
 using AspireKv.Node.StateMachine;
+using AspireKv.Node.Watching;
 using AspireKv.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -19,9 +19,6 @@ namespace AspireKv.Node.Grpc;
 /// </summary>
 public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers) : KeyValue.KeyValueBase
 {
-    /// <summary>How many revisions a watch sends at a time while it catches up with the history.</summary>
-    private const int CatchUpPage = 256;
-
     private readonly RequestValidator _validate = new(limits.Value);
 
     public override async Task<PutResponse> Put(PutRequest request, ServerCallContext context)
@@ -97,51 +94,21 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
 
         _validate.Revision(request.StartRevision, "start_revision");
         var range = request.Prefix ? KeyRange.Prefix(request.Key) : KeyRange.Single(request.Key);
-        var next = request.StartRevision;
-        Watching.Watcher? watcher = null;
+        var start = request.StartRevision != 0 ? request.StartRevision : replica.Read(state => state.Revision + 1);
         try
         {
-            // Replay what the history holds from the start revision, a page at a time; then, under
-            // the same lock that applies revisions, take the live ones from the next on.
-            while (watcher is null)
-            {
-                var page = replica.Read(state =>
-                {
-                    next = next == 0 ? state.Revision + 1 : next;
-                    if (next <= state.Revision && next < state.CompactRevision)
-                    {
-                        throw OutcomeStatus.ReadError(new ReadError(CommandOutcome.Compacted, state.CompactRevision, state.Revision), next);
-                    }
-
-                    var events = state.EventsFrom(next, CatchUpPage);
-                    if (events.Count == 0)
-                    {
-                        watcher = replica.Watches.Register(range, request.Previous, next);
-                    }
-
-                    return events;
-                });
-                foreach (var revision in page)
-                {
-                    if (Watching.Watcher.Select(range, revision) is { } mine)
-                    {
-                        await responseStream.WriteAsync(NativeCommands.WatchResponse(mine, request.Previous), context.CancellationToken).ConfigureAwait(false);
-                    }
-
-                    next = revision.Revision + 1;
-                }
-            }
-
-            await foreach (var revision in watcher.Revisions.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            await foreach (var revision in WatchFeed.FollowAsync(replica, range, start, context.CancellationToken).ConfigureAwait(false))
             {
                 await responseStream.WriteAsync(NativeCommands.WatchResponse(revision, request.Previous), context.CancellationToken).ConfigureAwait(false);
             }
-
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, watcher.CancelReason ?? "the watch ended"));
         }
-        finally
+        catch (WatchCompactedException ex)
         {
-            watcher?.Dispose();
+            throw OutcomeStatus.ReadError(ex.Error, ex.Asked);
+        }
+        catch (WatchStoppedException ex)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, ex.Message));
         }
     }
 
@@ -178,7 +145,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         _validate.LeaseId(request.Id, "id");
 
         // The id is chosen here, not when the command is applied: every replica must agree on it.
-        var id = request.Id != 0 ? request.Id : NewLeaseId();
+        var id = request.Id != 0 ? request.Id : LeaseIds.New();
         var result = await ProposeAsync(new Command { LeaseGrant = new LeaseGrantOp { Id = id, TtlSeconds = request.TtlSeconds } }, context).ConfigureAwait(false);
         return new LeaseGrantResponse { Id = id, TtlSeconds = result.Lease!.TtlSeconds, Revision = result.Revision };
     }
@@ -297,14 +264,6 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         replica.Read(state => state.CheckRevision(revision) is { } error ? throw OutcomeStatus.ReadError(error, revision) : read(state));
 
     private static long ReadRevision(IStateView state, long revision) => revision > 0 ? revision : state.Revision;
-
-    /// <summary>A random positive 63-bit lease id.</summary>
-    private static long NewLeaseId()
-    {
-        Span<byte> bytes = stackalloc byte[8];
-        RandomNumberGenerator.Fill(bytes);
-        return Math.Max(1, BitConverter.ToInt64(bytes) & long.MaxValue);
-    }
 
     private LeaseTimeToLiveResponse TimeToLive(LeaseInfo lease, bool keys)
     {

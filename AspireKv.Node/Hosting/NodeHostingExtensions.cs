@@ -40,6 +40,8 @@ public static class NodeHostingExtensions
     {
         app.MapGrpcService<KeyValueService>();
         app.MapGrpcService<Etcd.EtcdKvService>();
+        app.MapGrpcService<Etcd.EtcdWatchService>();
+        app.MapGrpcService<Etcd.EtcdLeaseService>();
         app.MapGrpcService<Etcd.EtcdClusterService>();
         app.MapGrpcService<Etcd.EtcdMaintenanceService>();
         app.MapGrpcService<HealthServiceImpl>();

@@ -87,6 +87,74 @@ public sealed class EtcdctlTests(ClusterFixture cluster)
         Assert.Equal(header.GetProperty("cluster_id").GetUInt64(), node3.GetProperty("cluster_id").GetUInt64());
     }
 
+    [Fact]
+    public async Task Watch_from_etcdctl_replays_from_a_revision_and_follows_writes_made_elsewhere()
+    {
+        var prefix = $"etcdctl-watch/{Guid.NewGuid():N}/";
+        var first = await cluster.Client("node1").PutAsync(prefix + "a", "1");
+        await using var watch = Start("node3", "watch", prefix, "--prefix", "--rev", first.Revision.ToString(CultureInfo.InvariantCulture), "--prev-kv");
+
+        await Eventually.TrueAsync(() => Output(watch).Contains($"{prefix}a\n1", StringComparison.Ordinal), TimeSpan.FromSeconds(30), () => Output(watch));
+        Assert.Equal("OK", (await EtcdctlAsync("node2", "put", prefix + "a", "2")).Trim());
+        await cluster.Client("node1").DeleteAsync(prefix + "a");
+        await Eventually.TrueAsync(() => Output(watch).Contains("DELETE", StringComparison.Ordinal), TimeSpan.FromSeconds(30), () => Output(watch));
+        watch.Kill();
+
+        // Each event in order; with --prev-kv etcdctl prints the key as it was before the event, then as it is.
+        var lines = Output(watch).Split('\n');
+        Assert.Equal(["PUT", $"{prefix}a", "1", "PUT", $"{prefix}a", "1", $"{prefix}a", "2", "DELETE", $"{prefix}a", "2", $"{prefix}a"], lines.Where(l => l.Length > 0));
+    }
+
+    [Fact]
+    public async Task Leases_from_etcdctl_grant_attach_keep_alive_and_revoke()
+    {
+        var key = $"etcdctl-lease/{Guid.NewGuid():N}";
+        var granted = (await EtcdctlAsync("node1", "lease", "grant", "60")).Trim();
+        Assert.Matches("^lease [0-9a-f]+ granted with TTL\\(60s\\)$", granted);
+        var id = granted.Split(' ')[1];
+
+        Assert.Equal("OK", (await EtcdctlAsync("node2", "put", key, "held", "--lease", id)).Trim());
+        Assert.Equal(long.Parse(id, NumberStyles.HexNumber, CultureInfo.InvariantCulture), (await cluster.Client("node3").GetAsync(key)).Entry.Lease);
+        Assert.Matches($"^lease {id} granted with TTL\\(60s\\), remaining\\(\\d+s\\), attached keys\\(\\[{key}\\]\\)$", (await EtcdctlAsync("node3", "lease", "timetolive", id, "--keys")).Trim());
+        Assert.Contains(id, await EtcdctlAsync("node1", "lease", "list"));
+        Assert.Equal($"lease {id} keepalived with TTL(60)", (await EtcdctlAsync("node2", "lease", "keep-alive", "--once", id)).Trim());
+
+        Assert.Equal($"lease {id} revoked", (await EtcdctlAsync("node3", "lease", "revoke", id)).Trim());
+        Assert.False((await cluster.Client("node1").GetAsync(key)).Found);
+        Assert.Equal($"lease {id} already expired", (await EtcdctlAsync("node1", "lease", "timetolive", id)).Trim());
+        var (exitCode, output) = await RunAsync("node1", null, "put", key, "again", "--lease", id);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("requested lease not found", output);
+    }
+
+    [Fact]
+    public async Task Npm_etcd3_client_puts_gets_watches_a_prefix_and_uses_a_lease()
+    {
+        var prefix = $"etcd3/{Guid.NewGuid():N}/";
+        var result = await NodeInterop.RunAsync("etcd3.js", $"127.0.0.1:{cluster.Nodes["node2"].Spec.GrpcPort}", prefix);
+
+        Assert.Equal("one", result.GetProperty("plain").GetString());
+        Assert.Equal("two", result.GetProperty("leasedBefore").GetString());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("leasedAfter").ValueKind);
+        Assert.Equal([prefix + "plain"], result.GetProperty("keys").EnumerateArray().Select(k => k.GetString()));
+        Assert.Equal([$"PUT {prefix}plain=one", $"PUT {prefix}leased=two", $"DELETE {prefix}leased"], result.GetProperty("events").EnumerateArray().Select(e => e.GetString()));
+        Assert.True((await cluster.Client("node1").GetAsync(prefix + "plain")).Found);
+    }
+
+    private ManagedProcess Start(string node, params string[] arguments) =>
+        ManagedProcess.Start(Spec(node, arguments));
+
+    private static string Output(ManagedProcess process) => string.Join('\n', process.RecentOutput.Select(l => l.Text));
+
+    private ProcessSpec Spec(string node, string[] arguments)
+    {
+        Assert.True(File.Exists(Etcdctl), $"This test drives Debian's etcdctl at {Etcdctl}; install it with: apt-get install -y etcd-client");
+        return new ProcessSpec($"etcdctl-{node}", Etcdctl, ["--endpoints", $"127.0.0.1:{cluster.Nodes[node].Spec.GrpcPort}", "--command-timeout", "15s", .. arguments])
+        {
+            Environment = new Dictionary<string, string?> { ["ETCDCTL_API"] = "3" },
+        };
+    }
+
     private Task<string> EtcdctlAsync(string node, params string[] arguments) => EtcdctlWithInputAsync(node, null, arguments);
 
     private async Task<string> EtcdctlWithInputAsync(string node, string? stdin, params string[] arguments)
@@ -98,12 +166,7 @@ public sealed class EtcdctlTests(ClusterFixture cluster)
 
     private async Task<(int ExitCode, string Output)> RunAsync(string node, string? stdin, params string[] arguments)
     {
-        Assert.True(File.Exists(Etcdctl), $"This test drives Debian's etcdctl at {Etcdctl}; install it with: apt-get install -y etcd-client");
-        var spec = new ProcessSpec($"etcdctl-{node}", Etcdctl, ["--endpoints", $"127.0.0.1:{cluster.Nodes[node].Spec.GrpcPort}", "--command-timeout", "15s", .. arguments])
-        {
-            Environment = new Dictionary<string, string?> { ["ETCDCTL_API"] = "3" },
-        };
-        await using var process = ManagedProcess.Start(spec);
+        await using var process = Start(node, arguments);
         if (stdin is not null)
         {
             await process.WriteToStandardInputAsync(stdin);

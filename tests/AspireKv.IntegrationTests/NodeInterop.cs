@@ -5,7 +5,7 @@ namespace AspireKv.IntegrationTests;
 
 /// <summary>
 /// Runs the Node.js clients in tests/interop/node (npm's @grpc/grpc-js, grpc-js-reflection-client
-/// and grpc-health-check), installing them with <c>npm ci</c> the first time they are needed.
+/// grpc-health-check and etcd3), installing them with <c>npm ci</c> the first time they are needed.
 /// </summary>
 public static class NodeInterop
 {
@@ -34,12 +34,19 @@ public static class NodeInterop
         ["grpc_proxy"] = null,
     };
 
+    /// <summary>The packages package.json names: installed when each has its folder.</summary>
+    private static IEnumerable<string> Dependencies()
+    {
+        using var package = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "package.json")));
+        return [.. package.RootElement.GetProperty("dependencies").EnumerateObject().Select(p => p.Name)];
+    }
+
     private static async Task EnsureInstalledAsync()
     {
         await Installing.WaitAsync();
         try
         {
-            if (_installed || Directory.Exists(Path.Combine(Folder, "node_modules", "grpc-js-reflection-client")))
+            if (_installed || Dependencies().All(d => Directory.Exists(Path.Combine(Folder, "node_modules", d))))
             {
                 _installed = true;
                 return;

@@ -1,0 +1,30 @@
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.UnitTests;
+
+/// <summary>
+/// Ports for private brokers, epmd and nodes. A port from the kernel's ephemeral range can be
+/// taken as the local port of any outgoing connection on the machine between being chosen and
+/// being listened on (a CI run lost its whole robustness suite to an epmd that could not bind).
+/// </summary>
+public sealed class PortAllocatorTests
+{
+    [Fact]
+    public void Ports_come_from_outside_the_ephemeral_range_and_are_never_handed_out_twice()
+    {
+        var (low, high) = EphemeralRange();
+        var ports = Enumerable.Range(0, 200).Select(_ => PortAllocator.Next()).ToList();
+
+        Assert.All(ports, p => Assert.False(p >= low && p <= high, $"port {p} is in the ephemeral range {low}-{high}"));
+        Assert.Equal(ports.Count, ports.Distinct().Count());
+        Assert.All(ports.Take(5), p => Assert.True(PortAllocator.IsFree(p)));
+    }
+
+    private static (int Low, int High) EphemeralRange()
+    {
+        const string file = "/proc/sys/net/ipv4/ip_local_port_range";
+        Assert.True(File.Exists(file), $"This test reads the kernel's ephemeral port range from {file} (Linux).");
+        var parts = File.ReadAllText(file).Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        return (int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+}

@@ -141,6 +141,22 @@ public sealed class EtcdctlTests(ClusterFixture cluster)
         Assert.True((await cluster.Client("node1").GetAsync(prefix + "plain")).Found);
     }
 
+    [Fact]
+    public async Task Watch_on_node3_sees_every_event_in_order_under_load_from_an_etcd_client_on_node1()
+    {
+        const int Puts = 600;
+        var prefix = $"etcd3-load/{Guid.NewGuid():N}/";
+        var result = await NodeInterop.RunAsync("etcd3-load.js", $"127.0.0.1:{cluster.Nodes["node1"].Spec.GrpcPort}", $"127.0.0.1:{cluster.Nodes["node3"].Spec.GrpcPort}", prefix, Puts.ToString(CultureInfo.InvariantCulture), "16");
+
+        var puts = result.GetProperty("puts").EnumerateArray().Select(p => (Value: p.GetProperty("value").GetString(), Revision: p.GetProperty("revision").GetInt64())).ToList();
+        var events = result.GetProperty("events").EnumerateArray().Select(e => (Value: e.GetProperty("value").GetString(), Revision: e.GetProperty("revision").GetInt64())).ToList();
+        Assert.Equal(Puts, puts.Count);
+        Assert.Equal(Puts, events.Count);
+
+        // Every acknowledged put, exactly once, in revision order.
+        Assert.Equal(puts.OrderBy(p => p.Revision), events);
+    }
+
     private ManagedProcess Start(string node, params string[] arguments) =>
         ManagedProcess.Start(Spec(node, arguments));
 

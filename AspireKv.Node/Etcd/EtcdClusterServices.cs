@@ -29,6 +29,7 @@ public sealed class EtcdClusterService(Replica replica, EtcdIdentity identity, P
 
         return Task.FromResult(response);
     }
+
 }
 
 /// <summary>
@@ -65,4 +66,13 @@ public sealed class EtcdMaintenanceService(Replica replica, EtcdIdentity identit
 
         return Task.FromResult(response);
     }
+
+    /// <summary>AspireKv raises no alarms (a full disk or a corrupt store stops a node instead, and its Status says why): the list is empty, and there is nothing to disarm.</summary>
+    public override Task<AspireKv.Etcd.AlarmResponse> Alarm(AspireKv.Etcd.AlarmRequest request, ServerCallContext context) =>
+        request.Action == AspireKv.Etcd.AlarmRequest.Types.AlarmAction.Activate
+            ? throw EtcdErrors.Unimplemented("activating alarms")
+            : Task.FromResult(new AspireKv.Etcd.AlarmResponse { Header = identity.Header(replica.Inspect(s => s.Revision)) });
 }
+
+/// <summary>etcd's <c>Auth</c> service, declared so that its calls say AspireKv has no authentication yet (UNIMPLEMENTED with a message).</summary>
+public sealed class EtcdAuthService : AspireKv.Etcd.Auth.AuthBase;

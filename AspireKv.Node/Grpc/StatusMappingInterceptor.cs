@@ -10,7 +10,8 @@ namespace AspireKv.Node.Grpc;
 /// <see cref="ReplicaUnavailableException"/> becomes UNAVAILABLE with its reason (and the
 /// <c>aspirekv-refused</c> trailer when the node refused before doing anything), and a call the
 /// client cancelled or let expire becomes CANCELLED or DEADLINE_EXCEEDED. Those two are the
-/// client's doing, not the node's, so they are logged at Debug and without a stack trace.
+/// client's doing, not the node's, so they are logged at Debug and without a stack trace. A
+/// declared call that nothing implements says so in its UNIMPLEMENTED message.
 /// </summary>
 public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> logger) : Interceptor
 {
@@ -68,6 +69,11 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
                 return new RpcException(expired
                     ? new Status(StatusCode.DeadlineExceeded, $"the deadline passed before the node could finish {context.Method}")
                     : new Status(StatusCode.Cancelled, $"the client cancelled {context.Method}"));
+            case RpcException { StatusCode: StatusCode.Unimplemented } unimplemented when string.IsNullOrEmpty(unimplemented.Status.Detail):
+                // A declared call nothing implements (etcd's Auth, member changes, ...): say so, rather than grpc-dotnet's empty message.
+                return new RpcException(new Status(StatusCode.Unimplemented, context.Method.StartsWith("/etcdserverpb.", StringComparison.Ordinal)
+                    ? $"AspireKv's etcd API does not support {context.Method}; docs/etcd-compatibility.md lists what it supports."
+                    : $"AspireKv does not implement {context.Method}."));
             default:
                 return null;
         }

@@ -44,6 +44,7 @@ public static class NodeHostingExtensions
         app.MapGrpcService<Etcd.EtcdLeaseService>();
         app.MapGrpcService<Etcd.EtcdClusterService>();
         app.MapGrpcService<Etcd.EtcdMaintenanceService>();
+        app.MapGrpcService<Etcd.EtcdAuthService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
         return app;

@@ -85,6 +85,26 @@ public sealed class EtcdctlTests(ClusterFixture cluster)
         // Every node reports the same cluster id.
         var node3 = JsonDocument.Parse(await EtcdctlAsync("node3", "endpoint", "status", "-w", "json")).RootElement[0].GetProperty("Status").GetProperty("header");
         Assert.Equal(header.GetProperty("cluster_id").GetUInt64(), node3.GetProperty("cluster_id").GetUInt64());
+
+        Assert.Contains("is healthy", await EtcdctlAsync("node3", "endpoint", "health"));
+        Assert.Equal(string.Empty, (await EtcdctlAsync("node1", "alarm", "list")).Trim());
+    }
+
+    [Fact]
+    public async Task Calls_aspirekv_does_not_implement_say_so()
+    {
+        foreach (var (arguments, method) in new[]
+        {
+            (new[] { "auth", "enable" }, "/etcdserverpb.Auth/"),
+            (new[] { "user", "list" }, "/etcdserverpb.Auth/UserList"),
+            (new[] { "defrag" }, "/etcdserverpb.Maintenance/Defragment"),
+            (new[] { "member", "add", "extra", "--peer-urls", "http://127.0.0.1:1" }, "/etcdserverpb.Cluster/MemberAdd"),
+        })
+        {
+            var (exitCode, output) = await RunAsync("node1", null, arguments);
+            Assert.True(exitCode != 0, $"etcdctl {string.Join(' ', arguments)} succeeded: {output}");
+            Assert.Contains($"AspireKv's etcd API does not support {method}", output);
+        }
     }
 
     [Fact]

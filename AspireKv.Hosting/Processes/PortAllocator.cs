@@ -8,14 +8,16 @@ namespace AspireKv.Hosting.Processes;
 /// Free loopback TCP ports for the resources a process starts. They are picked at random below
 /// the kernel's ephemeral range: a port from that range can be taken as the local port of any
 /// outgoing connection on the machine between being chosen and being listened on. A port handed
-/// out once is not handed out again by this process, so resources started side by side never
-/// collide with each other, and the random start keeps separate processes (test suites run side
-/// by side) apart.
+/// out once is not handed out again by this process, and on Linux it is also reserved for this
+/// process's life under an abstract Unix socket name (no file; the kernel drops it when the
+/// process ends), so that other processes allocating the same way (test suites and AppHosts run
+/// side by side) never pick it in the time before it is listened on.
 /// </summary>
 public static class PortAllocator
 {
     private const int Lowest = 10_000;
     private static readonly HashSet<int> Given = [];
+    private static readonly List<Socket> Reservations = [];
     private static readonly (int Low, int High) Range = ChooseRange();
 
     public static int Next()
@@ -25,7 +27,7 @@ public static class PortAllocator
             var port = Random.Shared.Next(Range.Low, Range.High);
             lock (Given)
             {
-                if (!Given.Contains(port) && IsFree(port))
+                if (!Given.Contains(port) && IsFree(port) && Reserve(port))
                 {
                     Given.Add(port);
                     return port;
@@ -51,6 +53,35 @@ public static class PortAllocator
             return false;
         }
     }
+
+    /// <summary>Claims <paramref name="port"/> for this process's life; false when another process has claimed it.</summary>
+    internal static bool Reserve(int port)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(ReservationName(port)));
+            lock (Reservations)
+            {
+                Reservations.Add(socket);
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return false;
+        }
+    }
+
+    /// <summary>The abstract socket name (a leading NUL: nothing on disk) that claims <paramref name="port"/>.</summary>
+    internal static string ReservationName(int port) => $"\0aspirekv-port-{port.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>From 10000 up to the start of the ephemeral range (Linux's is 32768-60999 by default).</summary>
     private static (int Low, int High) ChooseRange()

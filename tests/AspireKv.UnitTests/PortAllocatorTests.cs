@@ -5,7 +5,9 @@ namespace AspireKv.UnitTests;
 /// <summary>
 /// Ports for private brokers, epmd and nodes. A port from the kernel's ephemeral range can be
 /// taken as the local port of any outgoing connection on the machine between being chosen and
-/// being listened on (a CI run lost its whole robustness suite to an epmd that could not bind).
+/// being listened on (a CI run lost its whole robustness suite to an epmd that could not bind),
+/// and one that another process chose the same way is as good as taken (an AppHost's epmd found
+/// its port in use while other suites ran).
 /// </summary>
 public sealed class PortAllocatorTests
 {
@@ -18,6 +20,19 @@ public sealed class PortAllocatorTests
         Assert.All(ports, p => Assert.False(p >= low && p <= high, $"port {p} is in the ephemeral range {low}-{high}"));
         Assert.Equal(ports.Count, ports.Distinct().Count());
         Assert.All(ports.Take(5), p => Assert.True(PortAllocator.IsFree(p)));
+    }
+
+    [Fact]
+    public void A_port_another_process_has_claimed_is_not_handed_out()
+    {
+        // Another process that allocates the same way claims a port by binding its reservation name.
+        var port = Enumerable.Range(20_000, 5_000).First(p => PortAllocator.IsFree(p) && PortAllocator.Reserve(p));
+        Assert.False(PortAllocator.Reserve(port));
+
+        var claimedElsewhere = Enumerable.Range(25_000, 5_000).First(PortAllocator.IsFree);
+        using var other = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        other.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(PortAllocator.ReservationName(claimedElsewhere)));
+        Assert.False(PortAllocator.Reserve(claimedElsewhere));
     }
 
     private static (int Low, int High) EphemeralRange()

@@ -26,12 +26,11 @@ internal static class CliApp
             DefaultValueFactory = _ => "text",
         };
         output.AcceptOnlyFromAmong("text", "json");
-        var timeout = new Option<TimeSpan>("--timeout")
+        var timeout = new Option<TimeSpan?>("--timeout")
         {
-            Description = "How long to wait for a node (10s, 500ms, 1m).",
+            Description = "How long to wait for a node: 500ms, 10s, 1m, more than 0 [default: 10s].",
             Recursive = true,
-            DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
-            CustomParser = r => ParseDuration(r.Tokens.Single().Value, "--timeout"),
+            CustomParser = r => ParseDuration(r, "--timeout"),
         };
         var consistency = new Option<string>("--consistency", "-c")
         {
@@ -44,7 +43,11 @@ internal static class CliApp
 
         var putKey = new Argument<string>("key") { Description = "The key." };
         var putValue = new Argument<string>("value") { Description = "The value; - reads it from stdin, @path from a file." };
-        var ifRevision = new Option<long?>("--if-revision") { Description = "Put only if the key's mod_revision is this (0: only if the key does not exist)." };
+        var ifRevision = new Option<long?>("--if-revision")
+        {
+            Description = "Put only if the key's mod_revision is this (0: only if the key does not exist).",
+            CustomParser = r => ParseRevision(r, "--if-revision"),
+        };
         var putLease = new Option<string?>("--lease") { Description = "Attach the key to this lease (a hexadecimal id from 'lease grant'): it is deleted when the lease ends." };
         var put = new Command("put", "Set a key to a value.") { putKey, putValue, ifRevision, putLease };
         put.Aliases.Add("set");
@@ -59,6 +62,13 @@ internal static class CliApp
 
         var listPrefix = new Argument<string>("prefix") { Description = "Only keys that start with this.", DefaultValueFactory = _ => string.Empty };
         var limit = new Option<int>("--limit", "-n") { Description = "At most this many keys (0: all)." };
+        limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--limit must be 0 (all) or more.");
+            }
+        });
         var keysOnly = new Option<bool>("--keys-only") { Description = "Print keys without values." };
         var listConsistency = new Option<string>("--consistency", "-c") { Description = "linearizable (default) or serializable.", DefaultValueFactory = _ => "linearizable" };
         listConsistency.AcceptOnlyFromAmong("linearizable", "serializable");
@@ -100,18 +110,16 @@ internal static class CliApp
         var repl = new Command("repl", "Start the REPL: SET, GET, DEL, PRINT, WATCH, HISTORY, USE, HELP, EXIT.");
 
         var clients = new Option<int>("--clients") { Description = "Concurrent clients (closed loop).", DefaultValueFactory = _ => 16 };
-        var duration = new Option<TimeSpan>("--duration", "-d")
+        var duration = new Option<TimeSpan?>("--duration", "-d")
         {
-            Description = "How long to measure each workload (10s).",
-            DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
-            CustomParser = r => ParseDuration(r.Tokens.Single().Value, "--duration"),
+            Description = "How long to measure each workload, more than 0 [default: 10s].",
+            CustomParser = r => ParseDuration(r, "--duration"),
         };
         var operations = new Option<long>("--ops") { Description = "Measure this many operations per workload instead of a duration." };
-        var warmup = new Option<TimeSpan>("--warmup")
+        var warmup = new Option<TimeSpan?>("--warmup")
         {
-            Description = "Warm-up before each workload (2s).",
-            DefaultValueFactory = _ => TimeSpan.FromSeconds(2),
-            CustomParser = r => ParseDuration(r.Tokens.Single().Value, "--warmup", allowZero: true),
+            Description = "Warm-up before each workload; 0s for none [default: 2s].",
+            CustomParser = r => ParseDuration(r, "--warmup", allowZero: true),
         };
         var keys = new Option<int>("--keys") { Description = "How many distinct keys.", DefaultValueFactory = _ => 1000 };
         var valueSize = new Option<int>("--value-size") { Description = "Value size in bytes.", DefaultValueFactory = _ => 256 };
@@ -140,7 +148,7 @@ internal static class CliApp
         root.Subcommands.Add(bench);
 
         Output NewOutput(ParseResult p) => new(stdout, stderr, p.GetValue(output) == "json" ? OutputFormat.Json : OutputFormat.Text);
-        Task<CliContext> NewContext(ParseResult p) => CliContext.CreateAsync(TargetResolver.FromEnvironment(), p.GetValue(target), p.GetValue(timeout), NewOutput(p));
+        Task<CliContext> NewContext(ParseResult p) => CliContext.CreateAsync(TargetResolver.FromEnvironment(), p.GetValue(target), p.GetValue(timeout) ?? TimeSpan.FromSeconds(10), NewOutput(p));
         Consistency ConsistencyOf(string? value) => value == "serializable" ? Consistency.Serializable : Consistency.Linearizable;
 
         put.SetAction((p, _) => Run(stderr, NewContext, p, c => Traced("put", c, () => KeyValueVerbs.PutAsync(c, p.GetValue(putKey)!, ValueSource.Read(p.GetValue(putValue)!, Console.OpenStandardInput), p.GetValue(ifRevision), p.GetValue(putLease) is { } id ? LeaseIds.Parse(id) : 0))));
@@ -173,9 +181,9 @@ internal static class CliApp
         bench.SetAction((p, ct) => Run(stderr, NewContext, p, c => BenchVerb.RunAsync(c, new BenchOptions
         {
             Clients = Positive(p.GetValue(clients), "--clients"),
-            Duration = p.GetValue(duration),
+            Duration = p.GetValue(duration) ?? TimeSpan.FromSeconds(10),
             Operations = p.GetValue(operations),
-            Warmup = p.GetValue(warmup),
+            Warmup = p.GetValue(warmup) ?? TimeSpan.FromSeconds(2),
             Keys = Positive(p.GetValue(keys), "--keys"),
             ValueSize = p.GetValue(valueSize) >= 0 ? p.GetValue(valueSize) : throw new CliException(ExitCodes.Usage, "--value-size must be 0 or more."),
             Workloads = [.. p.GetValue(workload)!.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(BenchOptions.ParseKind)],
@@ -206,7 +214,15 @@ internal static class CliApp
         try
         {
             await using var cli = await context(parse).ConfigureAwait(false);
-            return await verb(cli).ConfigureAwait(false);
+            try
+            {
+                return await verb(cli).ConfigureAwait(false);
+            }
+            catch (RpcException ex)
+            {
+                stderr.WriteLine($"error: {CliErrors.Describe(ex, cli)}");
+                return ExitCodes.From(ex.StatusCode);
+            }
         }
         catch (CliException ex)
         {
@@ -230,10 +246,22 @@ internal static class CliApp
     {
         using var telemetry = CliTelemetry.Start(context.Resolver);
         using var activity = CliTelemetry.Source.StartActivity($"aspirekv {verb}", System.Diagnostics.ActivityKind.Internal);
-        var exitCode = await run().ConfigureAwait(false);
         activity?.SetTag("aspirekv.node", context.Target.Name);
-        activity?.SetTag("process.exit.code", exitCode);
-        return exitCode;
+        try
+        {
+            var exitCode = await run().ConfigureAwait(false);
+            activity?.SetTag("process.exit.code", exitCode);
+            return exitCode;
+        }
+        catch (Exception ex) when (ex is RpcException or CliException && activity is not null)
+        {
+            // The command failed: its span says why, as the dashboard's span details show.
+            var (exitCode, message) = ex is RpcException rpc ? (ExitCodes.From(rpc.StatusCode), CliErrors.Describe(rpc, context)) : (((CliException)ex).ExitCode, ex.Message);
+            activity.SetTag("process.exit.code", exitCode);
+            activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, message);
+            activity.AddException(ex);
+            throw;
+        }
     }
 
     private static long NotNegative(long value, string option) =>
@@ -253,15 +281,37 @@ internal static class CliApp
     private static int Positive(int value, string option) =>
         value > 0 ? value : throw new CliException(ExitCodes.Usage, $"{option} must be 1 or more.");
 
-    private static TimeSpan ParseDuration(string text, string option, bool allowZero = false)
+    /// <summary>
+    /// A duration option. A bad one is a parse error (usage, exit code 2), never an exception:
+    /// System.CommandLine runs custom parsers outside any verb's error handling.
+    /// </summary>
+    private static TimeSpan? ParseDuration(System.CommandLine.Parsing.ArgumentResult result, string option, bool allowZero = false)
     {
-        if (allowZero && text.Trim() is "0" or "0s")
+        var text = result.Tokens.Single().Value;
+        if (allowZero && text.Trim() is "0" or "0s" or "0ms")
         {
             return TimeSpan.Zero;
         }
 
-        return Durations.TryParse(text, out var value)
-            ? value
-            : throw new CliException(ExitCodes.Usage, $"{option} '{text}' is not a duration; write it as 500ms, 10s, 2m or 1h.");
+        if (Durations.TryParse(text, out var value))
+        {
+            return value;
+        }
+
+        result.AddError($"{option} '{text}' is not a duration; write it as 500ms, 10s, 2m or 1h{(allowZero ? ", or 0s" : ", more than 0")}.");
+        return null;
+    }
+
+    /// <summary>A whole-number option whose bad value says what was expected, not a .NET type name.</summary>
+    private static long? ParseRevision(System.CommandLine.Parsing.ArgumentResult result, string option)
+    {
+        var text = result.Tokens.Single().Value;
+        if (long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        result.AddError($"{option} '{text}' is not a revision; write a whole number, 0 or more.");
+        return null;
     }
 }

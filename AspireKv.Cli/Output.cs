@@ -14,7 +14,9 @@ internal enum OutputFormat
 /// <summary>Writes results and errors in the chosen format.</summary>
 internal sealed class Output(TextWriter stdout, TextWriter stderr, OutputFormat format)
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Output for terminals and scripts, not HTML: "+" in a version stays "+", not "\u002B".
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public OutputFormat Format { get; } = format;
 
@@ -27,7 +29,7 @@ internal sealed class Output(TextWriter stdout, TextWriter stderr, OutputFormat 
     /// <summary>One JSON object on one line, flushed: for streams of results such as watch events.</summary>
     public void JsonLine(JsonNode node)
     {
-        Out.WriteLine(node.ToJsonString());
+        Out.WriteLine(node.ToJsonString(Compact));
         Out.Flush();
     }
 

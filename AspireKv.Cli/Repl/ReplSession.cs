@@ -5,10 +5,18 @@ namespace AspireKv.Cli.Repl;
 /// <summary>
 /// The seed's REPL (SET, GET, PRINT), plus DEL, USE, HELP and EXIT. Commands are
 /// case-insensitive. A bad line prints its usage and a failing node prints an error; either
-/// way the session goes on. It reads any stdin, so scripts can drive it.
+/// way the session goes on. It reads any stdin, so scripts can drive it; a script in which a
+/// command failed ends with that failure's exit code (the last one's, when several failed). In a
+/// terminal, lines can be edited, and Up and Down recall earlier commands.
 /// </summary>
 internal sealed class ReplSession(CliContext context, TextReader input, bool interactive)
 {
+    private readonly LineReader _reader = LineReader.Create(input, interactive);
+    private int _failure = ExitCodes.Ok;
+
+    // No AppHost was found and nothing answers where a lone node listens: the prompt names no node until USE finds one.
+    private bool _noNode;
+
     private const string Help = """
         SET key value    set key to value (the rest of the line; "quotes" keep spaces)
         GET key          print key's value
@@ -39,18 +47,12 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
     {
         if (interactive)
         {
-            Out.WriteLine($"aspirekv: talking to {context.Target}. Type HELP for commands, EXIT to leave.");
+            await GreetAsync().ConfigureAwait(false);
         }
 
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (interactive)
-            {
-                Out.Write($"{context.Target.Name}> ");
-                Out.Flush();
-            }
-
-            var line = await input.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            var line = await _reader.ReadLineAsync(_noNode ? "aspirekv> " : $"{context.Target.Name}> ", Out, cancellationToken).ConfigureAwait(false);
             if (line is null)
             {
                 break;
@@ -63,7 +65,7 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
             }
             catch (FormatException ex)
             {
-                Out.WriteLine($"(error) {ex.Message}");
+                Fail(ExitCodes.Usage, ex.Message);
                 continue;
             }
 
@@ -83,17 +85,47 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
             }
             catch (RpcException ex)
             {
-                Out.WriteLine($"(error) {ex.StatusCode}: {ex.Status.Detail}");
+                Fail(ExitCodes.From(ex.StatusCode), CliErrors.Describe(ex, context));
             }
-            catch (Exception ex) when (ex is CliException or FormatException or ArgumentException or InvalidDataException)
+            catch (CliException ex)
             {
-                Out.WriteLine($"(error) {ex.Message}");
+                Fail(ex.ExitCode, ex.Message);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException)
+            {
+                Fail(ExitCodes.Usage, ex.Message);
             }
 
             Out.Flush();
         }
 
-        return ExitCodes.Ok;
+        return _failure;
+    }
+
+    private void Fail(int exitCode, string message)
+    {
+        Out.WriteLine($"(error) {message}");
+        _failure = exitCode;
+    }
+
+    /// <summary>Says which node the session talks to, or, when no AppHost was found and nothing answers, what to do.</summary>
+    private async Task GreetAsync()
+    {
+        Out.WriteLine($"aspirekv: talking to {context.Target}. Type HELP for commands, EXIT to leave.");
+        if (!context.Target.IsGuess)
+        {
+            return;
+        }
+
+        try
+        {
+            await context.Client(context.Target.Address).StatusAsync().ConfigureAwait(false);
+        }
+        catch (RpcException ex)
+        {
+            _noNode = true;
+            Out.WriteLine($"(error) {CliErrors.Describe(ex, context)} In here: USE node2, or USE host:port.");
+        }
     }
 
     private async Task ExecuteAsync(ReplLine line)
@@ -148,18 +180,30 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
 
                 break;
             case "USE" when line.Words.Count == 1:
-                context.Target = await context.Resolver.ResolveAsync(line.Words[0]).ConfigureAwait(false);
+                // Switch only to a node that answers: a failed USE leaves the session where it was.
+                var next = await context.Resolver.ResolveAsync(line.Words[0]).ConfigureAwait(false);
+                V1.StatusResponse status;
+                try
+                {
+                    status = await context.Client(next.Address).StatusAsync().ConfigureAwait(false);
+                }
+                catch (RpcException ex)
+                {
+                    throw new CliException(ExitCodes.From(ex.StatusCode), $"{next} does not answer ({ex.StatusCode}: {ex.Status.Detail}); still using {context.Target}.");
+                }
+
+                context.Target = next;
                 context.ExplicitTarget = true;
-                var status = await context.Client(context.Target.Address).StatusAsync().ConfigureAwait(false);
+                _noNode = false;
                 Out.WriteLine($"using {context.Target} ({Verbs.StatusVerb.HealthName(status.Health)}, revision {status.AppliedRevision})");
                 break;
             case "HELP":
                 Out.WriteLine(Help);
                 break;
             default:
-                Out.WriteLine(Usage.TryGetValue(line.Command, out var usage)
-                    ? $"(error) {usage}"
-                    : $"(error) unknown command '{line.Command}'; commands are SET, GET, DEL, PRINT, WATCH, HISTORY, USE, HELP, EXIT");
+                Fail(ExitCodes.Usage, Usage.TryGetValue(line.Command, out var usage)
+                    ? usage
+                    : $"unknown command '{line.Command}'; commands are SET, GET, DEL, PRINT, WATCH, HISTORY, USE, HELP, EXIT");
                 break;
         }
     }

@@ -9,7 +9,10 @@ using Microsoft.Extensions.ServiceDiscovery;
 namespace AspireKv.Cli.Targeting;
 
 /// <summary>A node to talk to: its name when it has one, and its gRPC address.</summary>
-internal sealed record Target(string Name, Uri Address)
+/// <param name="Name">The node's name, or its address when it has none.</param>
+/// <param name="Address">Its gRPC address.</param>
+/// <param name="IsGuess">Nothing named a node and no AppHost was found: this is where a node listens on its own by default.</param>
+internal sealed record Target(string Name, Uri Address, bool IsGuess = false)
 {
     public override string ToString() => Name == Address.ToString().TrimEnd('/') ? Name : $"{Name} ({Address.ToString().TrimEnd('/')})";
 }
@@ -73,7 +76,7 @@ internal sealed class TargetResolver : IAsyncDisposable
     {
         if (string.IsNullOrWhiteSpace(target))
         {
-            return KnownNodes().FirstOrDefault() ?? new Target(StandaloneAddress.ToString().TrimEnd('/'), StandaloneAddress);
+            return KnownNodes().FirstOrDefault() ?? new Target(StandaloneAddress.ToString().TrimEnd('/'), StandaloneAddress, IsGuess: true);
         }
 
         if (target.Contains(':', StringComparison.Ordinal) || target.Contains('/', StringComparison.Ordinal))
@@ -98,10 +101,16 @@ internal sealed class TargetResolver : IAsyncDisposable
 
         throw new CliException(ExitCodes.Usage, known.Count > 0
             ? $"There is no node named '{target}'; the known nodes are {string.Join(", ", known.Select(n => n.Name))}{Source()}."
-            : $"'{target}' is not a node this CLI knows: no running AppHost was found ({EndpointsFile.FolderName}/{EndpointsFile.FileName} in this folder or above, " +
-              $"or {EndpointsFile.EnvironmentVariable}), and no services__{target}__grpc__0 is set. Start one with: dotnet run --project AspireKv.AppHost, " +
-              "or give an address such as 127.0.0.1:5001.");
+            : $"'{target}' is not a node this CLI knows: {NoAppHost}, and no services__{target}__grpc__0 is set. {HowToStart}");
     }
+
+    /// <summary>What was looked for and not found, for messages.</summary>
+    public static string NoAppHost =>
+        $"no running AppHost was found ({EndpointsFile.FolderName}/{EndpointsFile.FileName} in this folder or above, or {EndpointsFile.EnvironmentVariable})";
+
+    /// <summary>What to do about it.</summary>
+    public static string HowToStart =>
+        "Start one with: dotnet run --project AspireKv.AppHost (in the repository folder), or name a node with --target, such as --target 127.0.0.1:5001.";
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();
 

@@ -101,9 +101,10 @@ internal static class StatusVerb
 
             nodes.AddRange(status.Peers.Where(p => !string.IsNullOrEmpty(p.Address)).Select(p => new Target(p.NodeId, new Uri(p.Address))));
         }
-        catch (RpcException)
+        catch (RpcException) when (!context.Target.IsGuess)
         {
-            // Reported as unreachable below.
+            // Reported as unreachable below. (With no AppHost found and nothing where a lone node
+            // listens, the error itself goes out: it says what to do, a table would not.)
         }
 
         return nodes;

@@ -17,7 +17,8 @@ public sealed class DistributedApplication : IAsyncDisposable
     private readonly Assembly _appHost;
     private readonly ConsoleLog? _console;
     private readonly CancellationTokenSource _stopping = new();
-    private FileStream? _lock;
+    private readonly List<AppHostLock> _locks = [];
+    private bool _wroteEndpoints;
     private Task _healthLoop = Task.CompletedTask;
     private bool _started;
     private int _disposed;
@@ -36,6 +37,7 @@ public sealed class DistributedApplication : IAsyncDisposable
         foreach (var resource in resources)
         {
             resource.Output = line => Output?.Invoke(line);
+            resource.EchoOutput = options.Verbose || resource is not RabbitMqResource;
         }
 
         Output = _console is null ? null : _console.Write;
@@ -148,7 +150,11 @@ public sealed class DistributedApplication : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _healthLoop.ConfigureAwait(false);
 
-        TryDelete(Options.EndpointsFile);
+        if (_wroteEndpoints)
+        {
+            TryDelete(Options.EndpointsFile);
+        }
+
         await Task.WhenAll(Resources.Where(r => !Resources.Any(d => d.WaitsFor.Contains(r))).Select(StopQuietlyAsync)).ConfigureAwait(false);
         await Task.WhenAll(Resources.Select(StopQuietlyAsync)).ConfigureAwait(false);
         foreach (var broker in Resources.OfType<RabbitMqResource>())
@@ -162,8 +168,12 @@ public sealed class DistributedApplication : IAsyncDisposable
             Dashboard = null;
         }
 
-        _lock?.Dispose();
-        _lock = null;
+        foreach (var held in _locks)
+        {
+            held.Dispose();
+        }
+
+        _locks.Clear();
     }
 
     /// <summary>Runs until Ctrl+C (SIGINT) or SIGTERM, then stops everything.</summary>
@@ -194,6 +204,12 @@ public sealed class DistributedApplication : IAsyncDisposable
         try
         {
             await StartAsync(stop.Token).ConfigureAwait(false);
+            if (Dashboard is not null)
+            {
+                // Aspire keeps the dashboard link in view: say it again under the table.
+                _console?.Say($"Dashboard: {Dashboard.LoginUrl}");
+            }
+
             _console?.Say("AspireKv is ready. Press Ctrl+C to stop.");
             await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
         }
@@ -212,17 +228,32 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
     }
 
-    public Task StartResourceAsync(string name, CancellationToken cancellationToken = default) =>
-        GetResource(name).StartAsync(Context, cancellationToken);
+    public Task StartResourceAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var resource = GetResource(name);
+        resource.LogAction("start");
+        return resource.StartAsync(Context, cancellationToken);
+    }
 
-    public Task StopResourceAsync(string name) => GetResource(name).StopAsync();
+    public Task StopResourceAsync(string name)
+    {
+        var resource = GetResource(name);
+        resource.LogAction("stop");
+        return resource.StopAsync();
+    }
 
     /// <summary>Ends the resource's process at once with SIGKILL.</summary>
-    public Task KillResourceAsync(string name) => GetResource(name).KillAsync();
+    public Task KillResourceAsync(string name)
+    {
+        var resource = GetResource(name);
+        resource.LogAction("kill (SIGKILL)");
+        return resource.KillAsync();
+    }
 
     public async Task RestartResourceAsync(string name, CancellationToken cancellationToken = default)
     {
         var resource = GetResource(name);
+        resource.LogAction("restart");
         await resource.StopAsync().ConfigureAwait(false);
         await resource.StartAsync(Context, cancellationToken).ConfigureAwait(false);
     }
@@ -241,7 +272,8 @@ public sealed class DistributedApplication : IAsyncDisposable
         };
         lines.AddRange(rows.Select(r => $"{r.Name.PadRight(nameWidth)}  {r.Type.PadRight(typeWidth)}  {r.State.PadRight(stateWidth)}  {r.Endpoints}"));
         lines.Add(string.Empty);
-        lines.Add($"Endpoints are also in {Options.EndpointsFile}; the aspirekv CLI reads them from there (try: aspirekv --target node2 status).");
+        var node = Resources.OfType<NodeResource>().Skip(1).FirstOrDefault() ?? Resources.OfType<NodeResource>().FirstOrDefault();
+        lines.Add($"Endpoints are also in {Options.EndpointsFile}; the aspirekv CLI reads them from there (try: {CliHint.Command($"--target {node?.Name ?? "node1"} status")}).");
         return string.Join('\n', lines);
     }
 
@@ -267,28 +299,23 @@ public sealed class DistributedApplication : IAsyncDisposable
         await resource.StartAsync(Context, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Takes the folder's lock before touching anything in it, so that a second AppHost started
+    /// in the same folder (or on the same state) says so and leaves the first one's files alone.
+    /// </summary>
     private void PrepareStateDirectory()
     {
-        if (Options.Reset && Directory.Exists(Options.StateDirectory))
+        foreach (var folder in new[] { Path.GetDirectoryName(Options.EndpointsFile)!, Options.StateDirectory }.Distinct())
         {
-            Directory.Delete(Options.StateDirectory, recursive: true);
+            _locks.Add(AppHostLock.Acquire(folder, Options.EndpointsFile));
+        }
+
+        if (Options.Reset)
+        {
+            AppHostLock.EmptyExceptLock(Options.StateDirectory);
         }
 
         Directory.CreateDirectory(Options.StateDirectory);
-        var lockPath = Path.Combine(Options.StateDirectory, "apphost.lock");
-        try
-        {
-            _lock = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            _lock.SetLength(0);
-            _lock.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            _lock.Flush();
-        }
-        catch (IOException)
-        {
-            var owner = File.Exists(lockPath) ? File.ReadAllText(lockPath).Trim() : "?";
-            throw new InvalidOperationException(
-                $"Another AppHost (pid {owner}) is using {Options.StateDirectory}. Stop it first, or give this one its own folder with --state-dir.");
-        }
     }
 
     private void WriteEndpointsFile()
@@ -313,6 +340,7 @@ public sealed class DistributedApplication : IAsyncDisposable
         file.Otlp = Dashboard?.OtlpEndpoint.ToString().TrimEnd('/');
         file.OtlpHeaders = Context.OtlpHeaders;
         file.Save(Options.EndpointsFile);
+        _wroteEndpoints = true;
     }
 
     private async Task WatchHealthAsync(CancellationToken stopping)

@@ -20,6 +20,9 @@ public sealed class DistributedApplicationBuilder
           --reset               delete that state before starting
           --no-dashboard        do not serve the dashboard
           --dashboard-port N    the dashboard's port on loopback (default 18888)
+          --verbose             also print the broker's own output (always in its console log on the dashboard)
+          --no-broker-install   never install rabbitmq-server (by default, with no broker and no
+                                Docker, it is installed with apt as root or through sudo)
           --help                show this
 
         An existing broker instead of a private one: ConnectionStrings__messaging=amqp://user:pass@host:5672
@@ -54,8 +57,9 @@ public sealed class DistributedApplicationBuilder
                 : Path.Combine(here, ".aspirekv", "endpoints.json"),
             Reset = Configuration.GetValue("Reset", false),
             DashboardEnabled = Configuration.GetValue("Dashboard:Enabled", testing is null),
-            DashboardPort = Configuration.GetValue("Dashboard:Port", 18888),
+            DashboardPort = ReadDashboardPort(),
             ConsoleOutput = testing is null,
+            Verbose = Configuration.GetValue("Verbose", false),
         };
     }
 
@@ -111,6 +115,19 @@ public sealed class DistributedApplicationBuilder
             : throw new UsageException($"--replicas must be a whole number from 1 to 64, not '{text}'.");
     }
 
+    private int? ReadDashboardPort()
+    {
+        var text = Configuration["Dashboard:Port"];
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
+            ? port
+            : throw new UsageException($"--dashboard-port must be a port number from 1 to 65535 (or 0 for any free port), not '{text}'.");
+    }
+
     /// <summary>Turns the friendly flags into configuration keys; everything else passes through as --Key=Value.</summary>
     private static string[] TranslateArguments(string[] args)
     {
@@ -134,6 +151,12 @@ public sealed class DistributedApplicationBuilder
                     break;
                 case "--no-dashboard":
                     translated.Add("--Dashboard:Enabled=false");
+                    break;
+                case "--verbose":
+                    translated.Add("--Verbose=true");
+                    break;
+                case "--no-broker-install":
+                    translated.Add("--Broker:Install=false");
                     break;
                 case "--dashboard-port":
                     translated.Add($"--Dashboard:Port={Value()}");

@@ -15,8 +15,11 @@ public sealed class DistributedApplicationOptions
     /// <summary>Serve the dashboard.</summary>
     public bool DashboardEnabled { get; init; } = true;
 
-    /// <summary>The dashboard's port on loopback.</summary>
-    public int DashboardPort { get; init; } = 18888;
+    /// <summary>The dashboard's port on loopback, as chosen (0: any); null: 18888, or a free one when that is taken.</summary>
+    public int? DashboardPort { get; init; }
+
+    /// <summary>Also write the broker's own output to the terminal (it is always in its console log).</summary>
+    public bool Verbose { get; init; }
 
     /// <summary>Write resource logs and the resource table to the console.</summary>
     public bool ConsoleOutput { get; init; } = true;

@@ -1,4 +1,5 @@
 using AspireKv.Hosting.Broker;
+using Microsoft.Extensions.Configuration;
 
 namespace AspireKv.Hosting.AppModel;
 
@@ -18,7 +19,8 @@ public enum BrokerSource
 /// <summary>
 /// The RabbitMQ broker, resource <c>messaging</c>. It comes from <c>ConnectionStrings:messaging</c>
 /// when that is set, otherwise it is a private rabbitmq-server, otherwise a container where Docker
-/// answers; with none of them the AppHost stops and says how to get one.
+/// answers. With none of them it installs rabbitmq-server with apt (as root or through sudo without
+/// a password) unless <c>--no-broker-install</c> says not to; where it cannot, it stops and says how to get one.
 /// </summary>
 public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
 {
@@ -61,11 +63,12 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         MarkStarting();
         try
         {
-            Resolve(context);
+            await ResolveAsync(context, cancellationToken).ConfigureAwait(false);
             switch (Source)
             {
                 case BrokerSource.Existing:
                     Log($"Using the existing broker at {Endpoints["amqp"]} (from ConnectionStrings:{Name}).");
+                    await WaitReachableAsync(context.Configuration.GetValue("Broker:ReachTimeoutSeconds", 30), cancellationToken).ConfigureAwait(false);
                     break;
                 case BrokerSource.LocalServer:
                     await _server!.StartAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
@@ -157,6 +160,43 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         }
     }
 
+    /// <summary>
+    /// An existing broker must accept connections within a bounded time; otherwise the AppHost
+    /// fails with one message instead of starting nodes that retry for ever.
+    /// </summary>
+    private async Task WaitReachableAsync(int seconds, CancellationToken cancellationToken)
+    {
+        var amqp = new Uri(ConnectionString);
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(seconds);
+        string reason;
+        do
+        {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(amqp.Host, amqp.Port, attempt.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                reason = ex.Message;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                reason = "no answer within 5 s";
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        }
+        while (DateTimeOffset.UtcNow < deadline);
+
+        throw new InvalidOperationException(
+            $"The broker at {amqp.Scheme}://{amqp.Host}:{amqp.Port} (ConnectionStrings__{Name}) cannot be reached: {reason}; tried for {seconds} s. " +
+            $"Check that it runs and that the address is right, or unset ConnectionStrings__{Name} to let the AppHost run a private broker.");
+    }
+
     private void EnsureManaged()
     {
         if (!IsManaged)
@@ -165,7 +205,7 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         }
     }
 
-    private void Resolve(DistributedApplicationContext context)
+    private async Task ResolveAsync(DistributedApplicationContext context, CancellationToken cancellationToken)
     {
         if (Source is not null)
         {
@@ -176,25 +216,45 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         {
             _existing = existing;
             Source = BrokerSource.Existing;
+            return;
         }
-        else if (RabbitMqServer.IsInstalled)
+
+        if (!RabbitMqServer.IsInstalled && !RabbitMqContainer.EngineAnswers())
         {
-            _server = new RabbitMqServer(Name, Path.Combine(context.StateDirectory, Name), Log);
+            await InstallAsync(context, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (RabbitMqServer.IsInstalled)
+        {
+            _server = new RabbitMqServer(Name, Path.Combine(context.StateDirectory, Name), LogOutput);
             Source = BrokerSource.LocalServer;
-        }
-        else if (RabbitMqContainer.EngineAnswers())
-        {
-            _container = new RabbitMqContainer(Name, Log);
-            Source = BrokerSource.Container;
         }
         else
         {
+            _container = new RabbitMqContainer(Name, LogOutput);
+            Source = BrokerSource.Container;
+        }
+    }
+
+    /// <summary>Neither rabbitmq-server nor Docker: install the package, as Aspire would pull an image, or say how to get a broker.</summary>
+    private async Task InstallAsync(DistributedApplicationContext context, CancellationToken cancellationToken)
+    {
+        var allowed = context.Configuration.GetValue(BrokerInstaller.Setting, true);
+        var facts = await BrokerInstaller.ObserveAsync(allowed, cancellationToken).ConfigureAwait(false);
+        var plan = BrokerInstaller.Decide(facts);
+        if (!plan.Install)
+        {
             throw new InvalidOperationException(
-                $"No RabbitMQ broker is available for '{Name}'. Any one of these works:\n" +
-                "  - install RabbitMQ from your package manager: sudo apt-get install -y rabbitmq-server (Debian, Ubuntu); the AppHost then runs a private instance of it;\n" +
+                $"No RabbitMQ broker is available for '{Name}': rabbitmq-server is not installed, no Docker engine answers, and {plan.Reason}. Any one of these works:\n" +
+                $"  - install RabbitMQ from your package manager: {BrokerInstaller.ExactCommand} (Debian, Ubuntu); the AppHost then runs a private instance of it;\n" +
                 "  - start a Docker engine: the AppHost then runs RabbitMQ in a container;\n" +
                 $"  - point at an existing broker: ConnectionStrings__{Name}=amqp://user:password@host:5672 dotnet run --project AspireKv.AppHost");
         }
+
+        Log($"rabbitmq-server is not installed and no Docker engine answers: installing it with apt-get ({plan.Reason}), the way an AppHost pulls an image on first use. " +
+            "Its system service stays stopped; the AppHost runs a private instance. Turn this off with --no-broker-install.");
+        await BrokerInstaller.InstallAsync(Name, plan, Log, cancellationToken).ConfigureAwait(false);
+        Log("rabbitmq-server is installed.");
     }
 }
 

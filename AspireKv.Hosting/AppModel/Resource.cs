@@ -31,6 +31,7 @@ public abstract class Resource
 {
     private readonly List<Resource> _waitFor = [];
     private ResourceState _state = ResourceState.NotStarted;
+    private int _generation;
 
     protected Resource(string name, string type)
     {
@@ -103,27 +104,57 @@ public abstract class Resource
         Output?.Invoke(line);
     }
 
+    /// <summary>
+    /// Whether the output of the resource's own program reaches the terminal as well as its
+    /// console log. The broker's boot output does only with --verbose: it would scroll the
+    /// dashboard link away.
+    /// </summary>
+    internal bool EchoOutput { get; set; } = true;
+
+    /// <summary>A line the resource's program wrote: always in its console log, on the terminal when <see cref="EchoOutput"/>.</summary>
+    protected void LogOutput(LogLine line)
+    {
+        if (EchoOutput)
+        {
+            Log(line);
+        }
+        else
+        {
+            Logs.Add(line);
+        }
+    }
+
     protected void Log(string text, bool isError = false) => Log(new LogLine(DateTimeOffset.UtcNow, Name, isError, text));
 
-    /// <summary>Follows a process: its exit moves the resource to Exited, unless it was asked to stop.</summary>
+    /// <summary>
+    /// Follows a process: its exit moves the resource to Exited, unless it was asked to stop or a
+    /// later start has replaced it (a restart's old process ends after the new one was started).
+    /// </summary>
     protected void Track(ManagedProcess process)
     {
         Pid = process.Pid;
+        var generation = ++_generation;
         _ = process.Exited.ContinueWith(
             t =>
             {
-                if (State is ResourceState.Running or ResourceState.Starting)
+                if (generation == _generation && State is ResourceState.Running or ResourceState.Starting)
                 {
-                    StateDetail = $"exited unexpectedly with code {t.Result}";
-                    Log($"{Name} exited unexpectedly with code {t.Result}.", isError: true);
-                    Health = ResourceHealth.Unknown;
-                    State = ResourceState.Exited;
+                    var detail = t.Result switch
+                    {
+                        137 or -9 => "killed (SIGKILL) by something other than the AppHost",
+                        var code => $"exited unexpectedly with code {code}",
+                    };
+                    Log($"{Name} {detail}.", isError: true);
+                    MarkExited(detail, log: false);
                 }
             },
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
     }
+
+    /// <summary>Writes what a user asked of the resource (start, stop, kill, restart) to its log and the terminal.</summary>
+    internal void LogAction(string action) => Log($"{Name}: {action} requested.");
 
     protected void MarkStarting()
     {
@@ -140,15 +171,24 @@ public abstract class Resource
     protected void MarkRunning()
     {
         StartedAt = DateTimeOffset.UtcNow;
+        StateDetail = RestartCount > 0 ? $"restarted ({RestartCount})" : null;
         Health = ResourceHealth.Healthy;
         State = ResourceState.Running;
+        if (RestartCount > 0)
+        {
+            Log($"{Name} is running again (pid {Pid}).");
+        }
     }
 
-    protected void MarkExited(string detail)
+    protected void MarkExited(string detail, bool log = true)
     {
         StateDetail = detail;
         Health = ResourceHealth.Unknown;
         State = ResourceState.Exited;
+        if (log)
+        {
+            Log($"{Name} {detail}.");
+        }
     }
 
     protected void MarkFailed(string detail)
@@ -156,5 +196,6 @@ public abstract class Resource
         StateDetail = detail;
         Health = ResourceHealth.Unknown;
         State = ResourceState.FailedToStart;
+        Log($"{Name} failed to start: {detail.Split('\n')[0]}", isError: true);
     }
 }

@@ -19,7 +19,10 @@ public sealed class RabbitMqServer : IAsyncDisposable
     /// Ubuntu's rabbitmq-server package puts it.
     /// </summary>
     public static string ServerScript =>
-        Environment.GetEnvironmentVariable(ServerScriptVariable) is { Length: > 0 } script ? script : "/usr/lib/rabbitmq/bin/rabbitmq-server";
+        Environment.GetEnvironmentVariable(ServerScriptVariable) is { Length: > 0 } script ? script : PackageServerScript;
+
+    /// <summary>Where Debian's and Ubuntu's rabbitmq-server package puts the server script.</summary>
+    public const string PackageServerScript = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
     private readonly string _dataRoot;
     private readonly Action<LogLine>? _output;

@@ -37,15 +37,27 @@ public sealed class DashboardServer : IAsyncDisposable
     private readonly int _otlpPort;
     private WebApplication? _web;
 
-    public DashboardServer(DistributedApplication app, int port)
+    /// <param name="app">The application it shows.</param>
+    /// <param name="port">A port the user chose (0: any), which must be free; null: 18888, or another port when that one is taken.</param>
+    public DashboardServer(DistributedApplication app, int? port)
     {
         _app = app;
         _keys = new KeyBrowser(app);
-        _port = port == 0 || !PortAllocator.IsFree(port) ? PortAllocator.Next() : port;
+        _port = port switch
+        {
+            null => PortAllocator.IsFree(DefaultPort) ? DefaultPort : PortAllocator.Next(),
+            0 => PortAllocator.Next(),
+            var chosen when PortAllocator.IsFree(chosen.Value) => chosen.Value,
+            var chosen => throw new InvalidOperationException(
+                $"The dashboard cannot listen on port {chosen} (--dashboard-port): another program uses it. Choose another port, or leave the option out and the AppHost picks a free one."),
+        };
         _otlpPort = PortAllocator.Next();
         Token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         OtlpApiKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
     }
+
+    /// <summary>The dashboard's port when none is chosen, as Aspire's.</summary>
+    public const int DefaultPort = 18888;
 
     public TelemetryStore Telemetry { get; } = new();
 
@@ -166,6 +178,12 @@ public sealed class DashboardServer : IAsyncDisposable
                 return Results.BadRequest(new { error = resource.IsManaged ? $"'{action}' is not an action; use start, stop, restart or kill." : $"{name} is not managed by the AppHost." });
             }
 
+            // The API allows what the dashboard's buttons offer in this state, nothing more.
+            if (!AllowedActions(resource).Contains(action))
+            {
+                return Results.Conflict(new { error = $"{name} is {resource.State}: {action} is not possible now (possible: {string.Join(", ", AllowedActions(resource).DefaultIfEmpty("nothing until it settles"))})." });
+            }
+
             _ = Task.Run(async () =>
             {
                 try
@@ -174,7 +192,9 @@ public sealed class DashboardServer : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
-                    resource.Logs.Add(new LogLine(DateTimeOffset.UtcNow, name, true, $"{action} failed: {ex.Message}"));
+                    var line = new LogLine(DateTimeOffset.UtcNow, name, true, $"{name}: {action} failed: {ex.Message.Split('\n')[0]}");
+                    resource.Logs.Add(line);
+                    _app.Output?.Invoke(line);
                 }
             });
             return Results.Accepted(value: new { name, action });
@@ -192,6 +212,7 @@ public sealed class DashboardServer : IAsyncDisposable
         web.MapGet("/api/metrics", (string name) => Results.Json(
             Telemetry.Series(name).ToDictionary(s => s.Key, s => s.Value.Select(p => new[] { p.TimeUnixNano / 1_000_000.0, p.Value })), Json));
         web.MapGet("/api/metrics/names", () => Results.Json(Telemetry.MetricNames(), Json));
+        web.MapGet("/api/metrics/list", () => Results.Json(Telemetry.Metrics(), Json));
         web.MapGet("/api/keys", (string? node, string? prefix, CancellationToken ct) => _keys.ListAsync(node, prefix, ct));
         web.MapGet("/api/keys/history", (string? node, string? key, CancellationToken ct) => _keys.HistoryAsync(node, key, ct));
     }
@@ -208,7 +229,16 @@ public sealed class DashboardServer : IAsyncDisposable
         uptimeSeconds = resource.State == ResourceState.Running && resource.StartedAt is { } started ? (DateTimeOffset.UtcNow - started).TotalSeconds : (double?)null,
         restarts = resource.RestartCount,
         managed = resource.IsManaged,
+        actions = AllowedActions(resource),
         endpoints = resource.Endpoints.ToDictionary(e => e.Key, e => e.Value.ToString().TrimEnd('/')),
+    };
+
+    /// <summary>What can be asked of a resource in its present state: start when it is not running, the rest while it runs.</summary>
+    internal static IReadOnlyList<string> AllowedActions(Resource resource) => !resource.IsManaged ? [] : resource.State switch
+    {
+        ResourceState.Running or ResourceState.Starting => ["stop", "restart", "kill"],
+        ResourceState.NotStarted or ResourceState.Exited or ResourceState.FailedToStart => ["start"],
+        _ => [],
     };
 
     private async Task ReceiveOtlpAsync(HttpContext context)

@@ -4,10 +4,14 @@ using Google.Protobuf;
 
 namespace AspireKv.Hosting.Dashboard;
 
+/// <summary>Something that happened during a span, such as an exception.</summary>
+public sealed record SpanEventRecord(string Name, long TimeUnixNano, IReadOnlyDictionary<string, string> Attributes);
+
 /// <summary>One span as the dashboard shows it.</summary>
 public sealed record SpanRecord(
     string TraceId, string SpanId, string ParentSpanId, string Name, string Kind, string Service, string Scope,
-    long StartUnixNano, long EndUnixNano, IReadOnlyDictionary<string, string> Attributes, bool IsError, string StatusMessage)
+    long StartUnixNano, long EndUnixNano, IReadOnlyDictionary<string, string> Attributes, bool IsError, string StatusMessage,
+    IReadOnlyList<SpanEventRecord> Events)
 {
     public double DurationMs => (EndUnixNano - StartUnixNano) / 1_000_000.0;
 }
@@ -15,6 +19,9 @@ public sealed record SpanRecord(
 /// <summary>One log record as the dashboard shows it.</summary>
 public sealed record LogRecordView(
     long Sequence, long TimeUnixNano, string Service, string Severity, string Category, string Message, string TraceId, IReadOnlyDictionary<string, string> Attributes);
+
+/// <summary>A metric as the dashboard's picker lists it.</summary>
+public sealed record MetricInfo(string Name, string Unit, string Description, bool Cumulative);
 
 /// <summary>One point of a metric series.</summary>
 public readonly record struct MetricPoint(long TimeUnixNano, double Value);
@@ -35,6 +42,7 @@ public sealed class TelemetryStore
     private readonly Dictionary<string, List<SpanRecord>> _traces = [];
     private readonly Queue<LogRecordView> _logs = new();
     private readonly Dictionary<(string Service, string Metric, string Attributes), Queue<MetricPoint>> _series = [];
+    private readonly Dictionary<string, MetricInfo> _metricInfo = [];
     private long _logSequence;
 
     internal void Add(ExportTraceServiceRequest request)
@@ -51,7 +59,8 @@ public sealed class TelemetryStore
                         AddSpan(new SpanRecord(
                             Hex(span.TraceId), Hex(span.SpanId), Hex(span.ParentSpanId), span.Name, KindName(span.Kind), service, scope.Scope?.Name ?? string.Empty,
                             (long)span.StartTimeUnixNano, (long)span.EndTimeUnixNano, Attributes(span.Attributes),
-                            span.Status?.Code == 2, span.Status?.Message ?? string.Empty));
+                            span.Status?.Code == 2, span.Status?.Message ?? string.Empty,
+                            [.. span.Events.Select(e => new SpanEventRecord(e.Name, (long)e.TimeUnixNano, Attributes(e.Attributes)))]));
                     }
                 }
             }
@@ -95,6 +104,7 @@ public sealed class TelemetryStore
                 {
                     foreach (var metric in scope.Metrics)
                     {
+                        Describe(metric);
                         switch (metric.DataCase)
                         {
                             case Metric.DataOneofCase.Sum:
@@ -163,6 +173,25 @@ public sealed class TelemetryStore
         lock (_gate)
         {
             return [.. _series.Keys.Select(k => k.Metric).Distinct().Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>Every metric received, with its unit, description, and whether its points are running totals (charted as a rate).</summary>
+    public IReadOnlyList<MetricInfo> Metrics()
+    {
+        lock (_gate)
+        {
+            return [.. MetricNames().Select(name => _metricInfo.TryGetValue(name, out var info) ? info : new MetricInfo(name, string.Empty, string.Empty, false))];
+        }
+    }
+
+    private void Describe(Metric metric)
+    {
+        var cumulative = metric.DataCase == Metric.DataOneofCase.Sum && metric.Sum.IsMonotonic && metric.Sum.AggregationTemporality == 2;
+        _metricInfo[metric.Name] = new MetricInfo(metric.Name, metric.Unit, metric.Description, cumulative);
+        if (metric.DataCase == Metric.DataOneofCase.Histogram)
+        {
+            _metricInfo[metric.Name + ".count"] = new MetricInfo(metric.Name + ".count", "{measurement}", $"How many measurements of {metric.Name}.", metric.Histogram.AggregationTemporality == 2);
         }
     }
 

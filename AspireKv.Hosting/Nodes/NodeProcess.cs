@@ -52,6 +52,9 @@ public sealed class NodeProcess : IAsyncDisposable
         var environment = new Dictionary<string, string?>
         {
             ["OTEL_SERVICE_NAME"] = Spec.Name,
+
+            // As an Aspire AppHost does: its environment flows to its projects (Development when run from source).
+            ["DOTNET_ENVIRONMENT"] = System.Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") is { Length: > 0 } hostEnvironment ? hostEnvironment : "Development",
             ["Kestrel__Endpoints__grpc__Url"] = Spec.GrpcAddress.ToString().TrimEnd('/'),
             ["Kestrel__Endpoints__http__Url"] = Spec.HttpAddress.ToString().TrimEnd('/'),
             ["Node__DataPath"] = Spec.DataPath,

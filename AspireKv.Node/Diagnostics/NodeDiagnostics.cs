@@ -133,6 +133,12 @@ public static class NodeDiagnostics
         Command.OpOneofCase.Put => "put",
         Command.OpOneofCase.Delete => "delete",
         Command.OpOneofCase.Barrier => "barrier",
+        Command.OpOneofCase.Txn => "txn",
+        Command.OpOneofCase.LeaseGrant => "lease-grant",
+        Command.OpOneofCase.LeaseRevoke => "lease-revoke",
+        Command.OpOneofCase.LeaseKeepAlive => "lease-keepalive",
+        Command.OpOneofCase.Compact => "compact",
+        Command.OpOneofCase.Tick => "tick",
         _ => "unknown",
     };
 }

@@ -24,7 +24,13 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
         }
         catch (Exception ex) when (Map(ex, context) is { } status)
         {
+            MarkSpan(status.Status);
             throw status;
+        }
+        catch (RpcException ex)
+        {
+            MarkSpan(ex.Status);
+            throw;
         }
     }
 
@@ -37,7 +43,13 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
         }
         catch (Exception ex) when (Map(ex, context) is { } status)
         {
+            MarkSpan(status.Status);
             throw status;
+        }
+        catch (RpcException ex)
+        {
+            MarkSpan(ex.Status);
+            throw;
         }
     }
 
@@ -50,7 +62,27 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
         }
         catch (Exception ex) when (Map(ex, context) is { } status)
         {
+            MarkSpan(status.Status);
             throw status;
+        }
+        catch (RpcException ex)
+        {
+            MarkSpan(ex.Status);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Marks the call's server span failed, with the status message, for the codes OpenTelemetry's
+    /// gRPC conventions count as the server's failure (not the caller's, such as NOT_FOUND).
+    /// </summary>
+    private static void MarkSpan(Status status)
+    {
+        if (status.StatusCode is StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Unimplemented or StatusCode.Internal or StatusCode.Unavailable or StatusCode.DataLoss
+            && System.Diagnostics.Activity.Current is { IsAllDataRequested: true } span)
+        {
+            span.SetTag("rpc.grpc.status_code", (int)status.StatusCode);
+            span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, $"{status.StatusCode}: {status.Detail}");
         }
     }
 

@@ -23,9 +23,20 @@ public static class AspireKvCli
         return (string.Join('\n', output.Where(l => !l.IsError).Select(l => l.Text)), string.Join('\n', output.Where(l => l.IsError).Select(l => l.Text)));
     }
 
-    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(TopologyFixture fixture, string? stdin, params string[] arguments)
+    public static Task<(int ExitCode, string Output, string Error)> RunAsync(TopologyFixture fixture, string? stdin, params string[] arguments) =>
+        RunAsync(Start(fixture, arguments), stdin);
+
+    /// <summary>Runs the CLI in <paramref name="folder"/> with no AppHost to find: no endpoints file there or above, and no ASPIREKV_ENDPOINTS.</summary>
+    public static Task<(int ExitCode, string Output, string Error)> RunWithoutAppHostAsync(string folder, string? stdin, params string[] arguments)
     {
-        await using var cli = Start(fixture, arguments);
+        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = null };
+        var spec = DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(AspireKvCli).Assembly), arguments, environment) with { WorkingDirectory = folder };
+        return RunAsync(ManagedProcess.Start(spec), stdin);
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(ManagedProcess started, string? stdin)
+    {
+        await using var cli = started;
         if (stdin is not null)
         {
             await cli.WriteToStandardInputAsync(stdin);

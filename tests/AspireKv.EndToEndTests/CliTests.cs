@@ -106,9 +106,10 @@ public sealed class CliTests(TopologyFixture fixture)
         Assert.Equal(2, unknownNode.ExitCode);
         Assert.Contains("node1, node2, node3", unknownNode.Error);
 
-        var nobody = await Cli("--target", $"127.0.0.1:{PortAllocator.Next()}", "get", "x");
+        var port = PortAllocator.Next();
+        var nobody = await Cli("--target", $"127.0.0.1:{port}", "get", "x");
         Assert.Equal(3, nobody.ExitCode);
-        Assert.Contains("Unavailable", nobody.Error);
+        Assert.Contains($"http://127.0.0.1:{port} cannot be reached", nobody.Error);
     }
 
     [Fact]
@@ -124,13 +125,15 @@ public sealed class CliTests(TopologyFixture fixture)
             "SET",
             "set greeting \"hello world\"",
             "USE node3",
+            $"USE 127.0.0.1:{PortAllocator.Next()}",
             "get greeting",
             "EXIT",
             "SET x never") + "\n";
 
         var session = await CliWithInput(script, "repl");
 
-        Assert.Equal(0, session.ExitCode);
+        // Commands failed, so the script's status is the last failure's: a node that could not be reached.
+        Assert.Equal(3, session.ExitCode);
         var lines = session.Output.Trim().Split('\n');
         Assert.StartsWith("OK (revision ", lines[0]);
         Assert.StartsWith("OK (revision ", lines[1]);
@@ -144,9 +147,106 @@ public sealed class CliTests(TopologyFixture fixture)
         Assert.Contains("usage: SET key value", rest[1]);
         Assert.StartsWith("OK (revision ", rest[2]);
         Assert.StartsWith("using node3", rest[3]);
-        Assert.Equal("hello world", rest[4]);
-        Assert.Equal(5, rest.Count);
+        Assert.Contains("does not answer", rest[4]);
+        Assert.Contains("still using node3", rest[4]);
+        Assert.Equal("hello world", rest[5]);
+        Assert.Equal(6, rest.Count);
         Assert.Equal("2", await fixture.App.CreateKvClient("node1").GetStringAsync("x"));
+    }
+
+    [Fact]
+    public async Task In_a_terminal_the_REPL_recalls_the_last_command_with_Up()
+    {
+        // A pseudo-terminal, driven by Python's pty module, stands in for a person at a terminal.
+        var key = $"cli/pty/{Guid.NewGuid():N}";
+        var driver = Path.Combine(AppContext.BaseDirectory, "interop", "python", "repl_pty.py");
+        var cli = AspireKv.Hosting.ResourceProjects.GetPath(AspireKv.Hosting.ResourceProjects.Cli, typeof(CliTests).Assembly);
+        var environment = new Dictionary<string, string?> { [AspireKv.Client.Discovery.EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
+
+        var (exitCode, screen) = await ManagedProcess.RunToExitAsync(
+            new ProcessSpec("repl-pty", "/usr/bin/python3", [driver, DotNetHost.Path, cli, $"SET {key} typed once", "<UP>"], null, environment), TimeSpan.FromSeconds(120));
+
+        Assert.True(exitCode == 0, screen);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(screen, @"OK \(revision \d+\)").Count);
+        var entry = await fixture.App.CreateKvClient("node1").GetAsync(key);
+        Assert.Equal(2, entry.Entry.Version); // the recalled SET ran again
+    }
+
+    [Fact]
+    public async Task A_script_whose_commands_all_worked_exits_zero()
+    {
+        var session = await CliWithInput("SET cli/ok 1\nGET cli/ok\nGET cli/absent\n", "repl");
+
+        Assert.True(session.ExitCode == 0, session.Output + session.Error);
+        Assert.Contains("(not found)", session.Output);
+    }
+
+    [Theory]
+    [InlineData("--timeout 5x get k", "--timeout '5x' is not a duration")]
+    [InlineData("--timeout -1s get k", "--timeout '-1s' is not a duration")]
+    [InlineData("--timeout 0s get k", "--timeout '0s' is not a duration; write it as 500ms, 10s, 2m or 1h, more than 0")]
+    [InlineData("bench -d 5x", "--duration '5x' is not a duration")]
+    [InlineData("bench --warmup soon", "--warmup 'soon' is not a duration; write it as 500ms, 10s, 2m or 1h, or 0s")]
+    [InlineData("put k v --if-revision abc", "--if-revision 'abc' is not a revision")]
+    [InlineData("list --limit -3", "--limit must be 0 (all) or more")]
+    public async Task Bad_option_values_are_usage_errors_with_status_2_and_no_stack_trace(string arguments, string message)
+    {
+        var result = await Cli(arguments.Split(' '));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"error: {message}", result.Error);
+        Assert.DoesNotContain("Exception", result.Error);
+        Assert.DoesNotContain("System.", result.Error);
+    }
+
+    [Fact]
+    public async Task Help_shows_durations_as_people_write_them()
+    {
+        var help = await Cli("--help");
+
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("[default: 10s]", help.Output);
+        Assert.DoesNotContain("00:00:10", help.Output);
+    }
+
+    [Fact]
+    public async Task A_node_that_does_not_answer_in_time_is_named_with_the_limit()
+    {
+        // Accepts connections and never answers: the call can only run out of time.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var address = $"127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
+
+        var result = await Cli("--target", address, "--timeout", "700ms", "get", "k");
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains($"http://{address} did not answer within 700 ms (--timeout)", result.Error);
+    }
+
+    [Fact]
+    public async Task Without_an_AppHost_the_CLI_says_none_was_found_and_how_to_start_one()
+    {
+        using var folder = new TempDirectory("aspirekv-cli-alone");
+
+        var get = await AspireKvCli.RunWithoutAppHostAsync(folder.Path, null, "get", "k");
+        var repl = await AspireKvCli.RunWithoutAppHostAsync(folder.Path, "GET k\n", "repl");
+
+        Assert.Equal(3, get.ExitCode);
+        Assert.Contains("no running AppHost was found", get.Error);
+        Assert.Contains("dotnet run --project AspireKv.AppHost", get.Error);
+        Assert.Contains("--target", get.Error);
+        Assert.Equal(3, repl.ExitCode);
+        Assert.Contains("(error) No AspireKv node answers: no running AppHost was found", repl.Output);
+    }
+
+    [Fact]
+    public async Task Json_output_keeps_plus_signs_readable()
+    {
+        var status = await Cli("-o", "json", "status");
+
+        Assert.Equal(0, status.ExitCode);
+        Assert.DoesNotContain("\\u002B", status.Output);
+        Assert.Contains("\"version\"", status.Output);
     }
 
     [Fact]

@@ -59,6 +59,12 @@ public sealed class TelemetryTests(TopologyFixture fixture)
         Assert.Contains("kestrel.active_connections", names);
         var logs = await dashboard.GetAsync("/api/logs");
         Assert.Contains(logs.EnumerateArray(), l => l.GetProperty("message").GetString()!.Contains("is serving", StringComparison.Ordinal));
+
+        // A node catching up says so once, at Information; the health service's Error line for every probe meanwhile is not logged.
+        Assert.DoesNotContain(logs.EnumerateArray(), l => l.GetProperty("category").GetString()!.StartsWith("Microsoft.Extensions.Diagnostics.HealthChecks", StringComparison.Ordinal));
+        Assert.All(
+            logs.EnumerateArray().Where(l => l.GetProperty("message").GetString()!.Contains("is catching up with the log", StringComparison.Ordinal)),
+            l => Assert.Equal("Information", l.GetProperty("severity").GetString()));
     }
 
     [Fact]

@@ -15,23 +15,42 @@ const time = (ms) => new Date(ms).toLocaleTimeString();
 const duration = (seconds) => seconds == null ? "" : seconds < 60 ? `${seconds.toFixed(0)} s` : seconds < 3600 ? `${(seconds / 60).toFixed(0)} min` : `${(seconds / 3600).toFixed(1)} h`;
 const every = (ms, fn) => { fn(); timer = setInterval(fn, ms); };
 
+const ACTIONS = ["start", "stop", "restart", "kill"];
+
 async function resources() {
-  page.innerHTML = `<h1>Resources</h1><table id="resources"><thead><tr><th>Name</th><th>Type</th><th>State</th><th>Health</th><th>PID</th><th>Uptime</th><th>Restarts</th><th>Endpoints</th><th>Actions</th></tr></thead><tbody></tbody></table>`;
+  page.innerHTML = `<h1>Resources</h1><div class="feedback" id="feedback" role="status"></div><table id="resources"><thead><tr><th>Name</th><th>Type</th><th>State</th><th>Health</th><th>PID</th><th>Uptime</th><th>Restarts</th><th>Endpoints</th><th>Actions</th></tr></thead><tbody></tbody></table>`;
   const body = page.querySelector("tbody");
-  const act = async (name, action) => { await api(`/api/resources/${name}/${action}`, { method: "POST", headers: { "x-aspirekv-dashboard": "1" } }); };
+  const feedback = page.querySelector("#feedback");
+  const pending = new Set();
+  const say = (text, bad) => { feedback.textContent = text; feedback.className = `feedback ${bad ? "bad" : "ok"}`; };
+  const act = async (name, action) => {
+    pending.add(name);
+    say(`${name}: ${action} requested…`);
+    try {
+      await api(`/api/resources/${name}/${action}`, { method: "POST", headers: { "x-aspirekv-dashboard": "1" } });
+    } catch (e) {
+      say(`${name}: ${action} failed: ${e.message.replace(/^\d+ /, "")}`, true);
+    } finally {
+      setTimeout(() => pending.delete(name), 1500);
+    }
+  };
   every(1000, async () => {
     const list = await api("/api/resources");
     body.innerHTML = list.map((r) => {
       const endpoints = Object.entries(r.endpoints).map(([k, v]) => v.startsWith("http") ? `<div>${esc(k)}: <a href="${esc(v)}" target="_blank">${esc(v)}</a></div>` : `<div>${esc(k)}: ${esc(v)}</div>`).join("");
       const actions = !r.managed ? `<span class="muted">existing broker</span>`
-        : r.type === "node" ? ["start", "stop", "restart", "kill"].map((a) => `<button class="${a === "kill" ? "danger" : ""}" data-name="${esc(r.name)}" data-action="${a}">${a}</button>`).join("")
-        : (r.endpoints.management ? `<a href="${esc(r.endpoints.management)}" target="_blank">management UI</a>` : "");
-      return `<tr data-resource="${esc(r.name)}"><td>${esc(r.name)}</td><td>${esc(r.type)}</td><td class="state ${esc(r.state)}">${esc(r.state)}${r.stateDetail ? `<div class="muted">${esc(r.stateDetail)}</div>` : ""}</td>` +
-        `<td>${esc(r.health)}</td><td>${r.pid ?? ""}</td><td>${duration(r.uptimeSeconds)}</td><td>${r.restarts}</td><td>${endpoints}</td><td>${actions}</td></tr>`;
+        : ACTIONS.map((a) => `<button class="${a === "kill" ? "danger" : ""}" data-name="${esc(r.name)}" data-action="${a}" ${r.actions.includes(a) && !pending.has(r.name) ? "" : "disabled"} title="${r.actions.includes(a) ? `${a} ${esc(r.name)}` : `not while ${esc(r.state)}`}">${a}</button>`).join("");
+      return `<tr data-resource="${esc(r.name)}"><td>${esc(r.name)}</td><td>${esc(r.type)}</td><td class="state ${esc(r.state)}">${esc(r.state)}${r.stateDetail ? `<div class="muted detail">${esc(r.stateDetail)}</div>` : ""}</td>` +
+        `<td class="health ${esc(r.health)}">${esc(r.health)}</td><td>${r.pid ?? ""}</td><td>${duration(r.uptimeSeconds)}</td><td>${r.restarts}</td><td>${endpoints}</td><td>${actions}</td></tr>`;
     }).join("");
     body.querySelectorAll("button").forEach((b) => b.onclick = () => act(b.dataset.name, b.dataset.action));
   });
 }
+
+const clock = (iso) => { const d = new Date(iso); return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, "0")}`; };
+// A console line's level, from the .NET console formatter's prefix (or stderr).
+const lineLevel = (l) => /^(fail|crit): /.test(l.text) || / (fail|crit): /.test(l.text.slice(0, 12)) ? "err"
+  : /^warn: /.test(l.text) ? "warn" : l.isError ? "err" : /^dbug: |^trce: /.test(l.text) ? "dim" : "";
 
 async function consoleLogs(name) {
   const list = await api("/api/resources");
@@ -44,31 +63,46 @@ async function consoleLogs(name) {
     const batch = await api(`/api/console/${encodeURIComponent(name)}?after=${after}`);
     if (!batch.length) return;
     const stick = lines.scrollTop + lines.clientHeight >= lines.scrollHeight - 20;
-    lines.insertAdjacentHTML("beforeend", batch.map((l) => `<div class="${l.isError ? "err" : ""}">${esc(l.text)}</div>`).join(""));
+    lines.insertAdjacentHTML("beforeend", batch.map((l) => `<div class="line ${lineLevel(l)}"><span class="ts">${clock(l.time)}</span>${esc(l.text)}</div>`).join(""));
     after = batch[batch.length - 1].sequence;
     while (lines.childElementCount > 5000) lines.firstElementChild.remove();
     if (stick) lines.scrollTop = lines.scrollHeight;
   });
 }
 
+const LEVELS = ["Trace", "Debug", "Information", "Warning", "Error", "Critical"];
+const levelRank = (severity) => { const i = LEVELS.findIndex((l) => severity && severity.toLowerCase().startsWith(l.toLowerCase().slice(0, 4))); return i < 0 ? 2 : i; };
+
 async function logs() {
-  page.innerHTML = `<h1>Structured logs</h1><div class="toolbar"><input id="filter" placeholder="filter"></div><table><thead><tr><th>Time</th><th>Service</th><th>Level</th><th>Category</th><th>Message</th><th>Trace</th></tr></thead><tbody></tbody></table>`;
+  page.innerHTML = `<h1>Structured logs</h1><div class="toolbar">` +
+    `<label>Level <select id="level">${LEVELS.map((l, i) => `<option value="${i}" ${i === 0 ? "selected" : ""}>${i === 0 ? "All" : `${l} and above`}</option>`).join("")}</select></label>` +
+    `<label>Resource <select id="service"><option value="">All</option></select></label>` +
+    `<input id="filter" placeholder="filter"><span class="muted" id="count"></span></div>` +
+    `<table id="logs"><thead><tr><th>Time</th><th>Resource</th><th>Level</th><th>Category</th><th>Message</th><th>Trace</th></tr></thead><tbody></tbody></table>`;
   const body = page.querySelector("tbody");
-  const filter = page.querySelector("#filter");
+  const [filter, level, service, count] = ["#filter", "#level", "#service", "#count"].map((s) => page.querySelector(s));
   let records = [];
   let after = 0;
   const render = () => {
     const text = filter.value.toLowerCase();
-    body.innerHTML = records.filter((r) => !text || `${r.service} ${r.severity} ${r.category} ${r.message}`.toLowerCase().includes(text)).slice(-500).reverse().map((r) =>
-      `<tr><td>${time(r.timeUnixNano / 1e6)}</td><td>${esc(r.service)}</td><td>${esc(r.severity)}</td><td>${esc(r.category)}</td><td>${esc(r.message)}</td>` +
+    const min = Number(level.value);
+    const shown = records.filter((r) => levelRank(r.severity) >= min && (!service.value || r.service === service.value) &&
+      (!text || `${r.service} ${r.severity} ${r.category} ${r.message}`.toLowerCase().includes(text)));
+    count.textContent = `${shown.length} of ${records.length}`;
+    body.innerHTML = shown.slice(-500).reverse().map((r) =>
+      `<tr data-level="${esc(r.severity)}" class="level-${levelRank(r.severity)}"><td>${time(r.timeUnixNano / 1e6)}</td><td>${esc(r.service)}</td><td class="level">${esc(r.severity)}</td><td>${esc(r.category)}</td><td>${esc(r.message)}</td>` +
       `<td>${r.traceId ? `<a href="#/traces/${r.traceId}">${r.traceId.slice(0, 8)}</a>` : ""}</td></tr>`).join("");
   };
   filter.oninput = render;
+  level.onchange = render;
+  service.onchange = render;
   every(1500, async () => {
     const batch = await api(`/api/logs?after=${after}`);
     if (!batch.length) return;
     records = records.concat(batch).slice(-5000);
     after = batch[batch.length - 1].sequence;
+    const known = new Set([...service.options].map((o) => o.value));
+    [...new Set(batch.map((r) => r.service))].filter((n) => !known.has(n)).sort().forEach((n) => service.add(new Option(n, n)));
     render();
   });
 }
@@ -86,7 +120,8 @@ async function traces() {
 
 async function trace(id) {
   const spans = await api(`/api/traces/${id}`);
-  if (!spans.length) { page.innerHTML = `<h1>Trace</h1><p class="muted">No spans for ${esc(id)} (yet).</p>`; return; }
+  const back = `<a href="#/traces" id="back" class="back">&larr; All traces</a>`;
+  if (!spans.length) { page.innerHTML = `${back}<h1>Trace</h1><p class="muted">No spans for ${esc(id)} (yet).</p>`; return; }
   const start = Math.min(...spans.map((s) => s.startUnixNano));
   const end = Math.max(...spans.map((s) => s.endUnixNano));
   const total = Math.max(end - start, 1);
@@ -97,39 +132,84 @@ async function trace(id) {
     .sort((a, b) => a.startUnixNano - b.startUnixNano).forEach((s) => { if (!ordered.includes(s)) { ordered.push(s); visit(s.spanId); } });
   visit("");
   spans.filter((s) => !ordered.includes(s)).forEach((s) => ordered.push(s));
-  page.innerHTML = `<h1>Trace <code>${esc(id)}</code></h1><p class="muted">${spans.length} spans, ${((end - start) / 1e6).toFixed(2)} ms, services: ${[...new Set(spans.map((s) => s.service))].map(esc).join(", ")}</p>` +
-    `<table class="waterfall" id="waterfall"><thead><tr><th>Service</th><th>Span</th><th style="width:45%">Timeline</th><th>Duration</th></tr></thead><tbody>` +
+  const offset = (nano) => `+${((nano - start) / 1e6).toFixed(3)} ms`;
+  page.innerHTML = `${back}<h1>Trace <code>${esc(id)}</code></h1><p class="muted">${spans.length} spans, ${((end - start) / 1e6).toFixed(2)} ms, services: ${[...new Set(spans.map((s) => s.service))].map(esc).join(", ")}. Select a span for its details.</p>` +
+    `<div class="trace-layout"><table class="waterfall" id="waterfall"><thead><tr><th>Service</th><th>Span</th><th style="width:45%">Timeline</th><th>Duration</th></tr></thead><tbody>` +
     ordered.map((s) => {
       const left = ((s.startUnixNano - start) / total) * 100;
       const width = Math.max(((s.endUnixNano - s.startUnixNano) / total) * 100, 0.3);
-      const attrs = Object.entries(s.attributes).map(([k, v]) => `${k}=${v}`).join("  ");
-      return `<tr data-service="${esc(s.service)}" title="${esc(attrs)}"><td>${esc(s.service)}</td><td style="padding-left:${10 + depth(s) * 16}px">${esc(s.name)} <span class="muted">${esc(s.kind)}</span></td>` +
+      return `<tr class="clickable${s.isError ? " failed" : ""}" data-span="${esc(s.spanId)}" data-service="${esc(s.service)}"><td>${esc(s.service)}</td><td style="padding-left:${10 + depth(s) * 16}px">${esc(s.name)} <span class="muted">${esc(s.kind)}</span>${s.isError ? ' <span class="badge bad">error</span>' : ""}</td>` +
         `<td><div class="bar"><span class="${esc(s.kind)} ${s.isError ? "error" : ""}" style="left:${left}%;width:${width}%"></span></div></td><td>${s.durationMs.toFixed(3)} ms</td></tr>`;
-    }).join("") + "</tbody></table>";
+    }).join("") + `</tbody></table><aside id="span-detail" class="detail-pane"></aside></div>`;
+  const pane = page.querySelector("#span-detail");
+  const rows = page.querySelectorAll("#waterfall tbody tr");
+  const show = (span) => {
+    rows.forEach((r) => r.classList.toggle("active", r.dataset.span === span.spanId));
+    const attributes = Object.entries(span.attributes).sort(([a], [b]) => a.localeCompare(b));
+    pane.innerHTML = `<h2>${esc(span.name)}</h2>` +
+      `<dl><dt>Service</dt><dd>${esc(span.service)}</dd><dt>Kind</dt><dd>${esc(span.kind)}</dd><dt>Scope</dt><dd>${esc(span.scope)}</dd>` +
+      `<dt>Start</dt><dd>${offset(span.startUnixNano)}</dd><dt>Duration</dt><dd>${span.durationMs.toFixed(3)} ms</dd>` +
+      `<dt>Status</dt><dd id="span-status" class="${span.isError ? "bad" : ""}">${span.isError ? "Error" : "Unset"}${span.statusMessage ? `: ${esc(span.statusMessage)}` : ""}</dd>` +
+      `<dt>Span id</dt><dd><code>${esc(span.spanId)}</code></dd></dl>` +
+      `<h3>Attributes</h3>${attributes.length ? `<table class="kv" id="span-attributes">${attributes.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>` : `<p class="muted">None.</p>`}` +
+      `<h3>Events</h3>${(span.events || []).length ? `<ul class="events" id="span-events">${span.events.map((e) => `<li><b>${esc(e.name)}</b> <span class="muted">${offset(e.timeUnixNano)}</span>` +
+        `${Object.entries(e.attributes).map(([k, v]) => `<div class="muted">${esc(k)} = ${esc(v)}</div>`).join("")}</li>`).join("")}</ul>` : `<p class="muted">None.</p>`}`;
+  };
+  rows.forEach((row) => row.onclick = () => show(byId[row.dataset.span]));
+  show(ordered.find((s) => s.isError) || ordered[0]);
 }
 
+const niceStep = (range, ticks) => { const raw = range / ticks; const p = 10 ** Math.floor(Math.log10(raw || 1)); return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) || p * 10; };
+const short = (v) => Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : Math.abs(v) >= 1e4 ? `${(v / 1e3).toFixed(0)}k` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : String(parseFloat(v.toFixed(2)));
+
+// A line chart with a time axis and a y-axis fitted to the data (not pinned to 0), so a slowly growing value is not a flat line.
 function chart(title, series, unit) {
   const names = Object.keys(series).sort();
   const points = names.flatMap((n) => series[n]);
   if (!points.length) return `<div class="chart"><h2>${esc(title)}</h2><p class="muted">No data yet.</p></div>`;
-  const [w, h, pad] = [560, 200, 34];
+  const [w, h, left, bottom] = [560, 210, 54, 24];
   const xs = points.map((p) => p[0]); const ys = points.map((p) => p[1]);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)]; const y1 = Math.max(...ys, 1);
-  const X = (x) => pad + ((x - x0) / Math.max(x1 - x0, 1)) * (w - pad - 8);
-  const Y = (y) => h - 20 - (y / y1) * (h - 34);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [lo, hi] = [Math.min(...ys), Math.max(...ys)];
+  if (hi === lo) { const pad = Math.max(Math.abs(hi) * 0.05, 1); lo -= pad; hi += pad; }
+  const step = niceStep(hi - lo, 4);
+  lo = Math.floor(lo / step) * step; hi = Math.ceil(hi / step) * step;
+  if (lo < 0 && Math.min(...ys) >= 0) lo = 0;
+  const X = (x) => left + ((x - x0) / Math.max(x1 - x0, 1)) * (w - left - 10);
+  const Y = (y) => h - bottom - ((y - lo) / Math.max(hi - lo, 1e-9)) * (h - bottom - 10);
+  const yTicks = []; for (let v = lo; v <= hi + step / 2; v += step) yTicks.push(v);
+  const xTicks = [0, 1, 2, 3, 4].map((i) => x0 + ((x1 - x0) * i) / 4);
+  const grid = yTicks.map((v) => `<line x1="${left}" y1="${Y(v).toFixed(1)}" x2="${w - 10}" y2="${Y(v).toFixed(1)}" stroke="#eef0f4"/><text class="y-tick" x="${left - 6}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end" font-size="11" fill="#6b7280">${short(v)}</text>`).join("") +
+    xTicks.map((t, i) => `<text class="x-tick" x="${X(t).toFixed(1)}" y="${h - 6}" text-anchor="${i === 0 ? "start" : i === 4 ? "end" : "middle"}" font-size="11" fill="#6b7280">${new Date(t).toLocaleTimeString([], { hour12: false })}</text>`).join("");
   const lines = names.map((n, i) => `<polyline fill="none" stroke="${colors[i % colors.length]}" stroke-width="2" points="${series[n].map((p) => `${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`).join(" ")}"/>`).join("");
-  return `<div class="chart"><h2>${esc(title)}</h2><svg viewBox="0 0 ${w} ${h}" width="100%"><line x1="${pad}" y1="${h - 20}" x2="${w}" y2="${h - 20}" stroke="#ccc"/>` +
-    `<text x="2" y="14" font-size="11" fill="#6b7280">${y1.toFixed(0)} ${esc(unit)}</text><text x="2" y="${h - 22}" font-size="11" fill="#6b7280">0</text>${lines}</svg>` +
+  unit = (unit || "").replace(/[{}]/g, "");
+  return `<div class="chart"><h2>${esc(title)}${unit ? ` <span class="muted">(${esc(unit)})</span>` : ""}</h2><svg viewBox="0 0 ${w} ${h}" width="100%" style="max-width:${w * 1.3}px">${grid}` +
+    `<line x1="${left}" y1="${h - bottom}" x2="${w - 10}" y2="${h - bottom}" stroke="#ccc"/>${lines}</svg>` +
     `<div class="legend">${names.map((n, i) => `<span style="color:${colors[i % colors.length]}">&#9632; ${esc(n)}</span>`).join("")}</div></div>`;
 }
 
 // Counters arrive cumulative; the chart shows their rate per second.
 const rate = (series) => Object.fromEntries(Object.entries(series).map(([name, points]) => [name, points.slice(1).map((p, i) => [p[0], Math.max(0, (p[1] - points[i][1]) / Math.max((p[0] - points[i][0]) / 1000, 0.001))])]));
 
-async function metrics() {
-  page.innerHTML = `<h1>Metrics</h1><div class="charts" id="charts"></div>`;
-  const charts = page.querySelector("#charts");
+async function metrics(selected) {
+  page.innerHTML = `<h1>Metrics</h1><div class="toolbar"><label>Metric <select id="metric"><option value="">Overview</option></select></label><span class="muted" id="metric-description"></span></div><div class="charts" id="charts"></div>`;
+  const [charts, picker, description] = ["#charts", "#metric", "#metric-description"].map((s) => page.querySelector(s));
+  picker.onchange = () => { location.hash = picker.value ? `#/metrics/${encodeURIComponent(picker.value)}` : "#/metrics"; };
   every(2000, async () => {
+    const list = await api("/api/metrics/list");
+    const known = new Set([...picker.options].map((o) => o.value));
+    list.filter((m) => !known.has(m.name)).forEach((m) => picker.add(new Option(m.name, m.name)));
+    [...picker.options].sort((a, b) => (a.value === "" ? -1 : b.value === "" ? 1 : a.value.localeCompare(b.value))).forEach((o) => picker.appendChild(o));
+    picker.value = selected || "";
+    if (selected) {
+      const info = list.find((m) => m.name === selected) || { name: selected, unit: "", description: "", cumulative: false };
+      description.textContent = info.description;
+      const series = await api(`/api/metrics?name=${encodeURIComponent(selected)}`);
+      charts.innerHTML = info.cumulative ? chart(`${selected}, per second`, rate(series), `${info.unit}/s`) + chart(`${selected}, total`, series, info.unit) : chart(selected, series, info.unit);
+      return;
+    }
+
+    description.textContent = "";
     const [ops, revision, lag] = await Promise.all([api("/api/metrics?name=aspirekv.operations"), api("/api/metrics?name=aspirekv.applied_revision"), api("/api/metrics?name=aspirekv.apply.lag.count")]);
     charts.innerHTML = chart("Operations per second, by node", rate(ops), "ops/s") + chart("Applied revision, by node", revision, "") + chart("Log entries applied per second, by node", rate(lag), "entries/s");
   });

@@ -128,11 +128,13 @@ internal static class CliApp
             Description = "put, get-linearizable, get-serializable or mixed; several with commas run one after the other.",
             DefaultValueFactory = _ => "put",
         };
-        var targets = new Option<string?>("--targets") { Description = "The nodes to spread the clients over, with commas (default: every known node)." };
+        var targets = new Option<string?>("--targets") { Description = "The nodes to spread the clients over, with commas (default: every known node); with --api etcd, etcd members too (127.0.0.1:2379,...)." };
+        var api = new Option<string>("--api") { Description = "native (AspireKv's API) or etcd (etcd's v3 KV API: etcd itself, or a node's etcd endpoint).", DefaultValueFactory = _ => "native" };
+        api.AcceptOnlyFromAmong("native", "etcd");
         var baseline = new Option<string?>("--baseline") { Description = "broker: also measure publish + confirm straight to a stream, the ceiling for Puts." };
         baseline.AcceptOnlyFromAmong("broker");
         var broker = new Option<string?>("--broker") { Description = "The broker for --baseline (default: from the AppHost's endpoints file)." };
-        var bench = new Command("bench", "Measure throughput and latency.") { clients, duration, operations, warmup, keys, valueSize, workload, targets, baseline, broker };
+        var bench = new Command("bench", "Measure throughput and latency.") { clients, duration, operations, warmup, keys, valueSize, workload, targets, api, baseline, broker };
 
         root.Subcommands.Add(put);
         root.Subcommands.Add(get);
@@ -181,6 +183,7 @@ internal static class CliApp
         bench.SetAction((p, ct) => Run(stderr, NewContext, p, c => BenchVerb.RunAsync(c, new BenchOptions
         {
             Clients = Positive(p.GetValue(clients), "--clients"),
+            Api = p.GetValue(api) == "etcd" ? BenchApi.Etcd : BenchApi.Native,
             Duration = p.GetValue(duration) ?? TimeSpan.FromSeconds(10),
             Operations = p.GetValue(operations),
             Warmup = p.GetValue(warmup) ?? TimeSpan.FromSeconds(2),

@@ -8,6 +8,7 @@ namespace AspireKv.Cli;
 internal sealed class CliContext : IAsyncDisposable
 {
     private readonly Dictionary<Uri, KvClient> _clients = [];
+    private readonly Dictionary<Uri, (Grpc.Net.Client.GrpcChannel Channel, Etcd.KV.KVClient Client)> _etcd = [];
 
     private CliContext(TargetResolver resolver, Target target, bool explicitTarget, TimeSpan timeout, Output output)
     {
@@ -57,6 +58,21 @@ internal sealed class CliContext : IAsyncDisposable
         }
     }
 
+    /// <summary>An etcd v3 KV client of <paramref name="address"/> (etcd, or a node's etcd API), one channel per address.</summary>
+    public Etcd.KV.KVClient EtcdKv(Uri address)
+    {
+        lock (_etcd)
+        {
+            if (!_etcd.TryGetValue(address, out var entry))
+            {
+                var channel = KvClient.CreateChannel(address, new KvClientOptions { DefaultTimeout = Timeout });
+                entry = _etcd[address] = (channel, new Etcd.KV.KVClient(channel));
+            }
+
+            return entry.Client;
+        }
+    }
+
     /// <summary>
     /// Calls the target node. When the user named no node and the first cannot be reached at
     /// all, the call goes to the next known node; a node that answered with an error is not retried.
@@ -87,6 +103,11 @@ internal sealed class CliContext : IAsyncDisposable
         foreach (var client in _clients.Values)
         {
             client.Dispose();
+        }
+
+        foreach (var (channel, _) in _etcd.Values)
+        {
+            channel.Dispose();
         }
 
         await Resolver.DisposeAsync().ConfigureAwait(false);

@@ -14,10 +14,19 @@ internal enum OperationKind
     BrokerBaseline,
 }
 
+/// <summary>Which API the benchmark drives: AspireKv's own, or etcd's v3 KV API (etcd itself, or a node's etcd endpoint).</summary>
+internal enum BenchApi
+{
+    Native,
+    Etcd,
+}
+
 /// <summary>The settings of one <c>aspirekv bench</c> run.</summary>
 internal sealed class BenchOptions
 {
     public int Clients { get; init; } = 16;
+
+    public BenchApi Api { get; init; } = BenchApi.Native;
 
     /// <summary>How long each workload is measured, unless <see cref="Operations"/> is set.</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);

@@ -42,6 +42,7 @@ internal sealed record BenchReport(
     {
         var json = new JsonObject
         {
+            ["api"] = Options.Api == BenchApi.Etcd ? "etcd" : "native",
             ["clients"] = Options.Clients,
             ["targets"] = new JsonArray([.. Targets.Select(t => (JsonNode)t.Name)]),
             ["warmupSeconds"] = Options.Warmup.TotalSeconds,
@@ -81,7 +82,7 @@ internal sealed record BenchReport(
     {
         var text = new StringBuilder();
         var length = Options.Operations > 0 ? $"{Options.Operations} operations" : Durations.Describe(Options.Duration);
-        text.AppendLine(CultureInfo.InvariantCulture, $"aspirekv bench: {Options.Clients} client{(Options.Clients == 1 ? string.Empty : "s")} over {string.Join(", ", Targets.Select(t => t.Name))}; {length} per workload after {Durations.Describe(Options.Warmup)} of warm-up; {Options.Keys} keys; {Options.ValueSize}-byte values");
+        text.AppendLine(CultureInfo.InvariantCulture, $"aspirekv bench{(Options.Api == BenchApi.Etcd ? " (etcd API)" : string.Empty)}: {Options.Clients} client{(Options.Clients == 1 ? string.Empty : "s")} over {string.Join(", ", Targets.Select(t => t.Name))}; {length} per workload after {Durations.Describe(Options.Warmup)} of warm-up; {Options.Keys} keys; {Options.ValueSize}-byte values");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"{"workload",-18} {"ops",9} {"ops/s",9} {"p50 ms",8} {"p90 ms",8} {"p99 ms",8} {"p99.9 ms",9} {"errors",7}");
         foreach (var r in Results)

@@ -12,7 +12,7 @@ namespace AspireKv.Cli.Bench;
 /// A closed-loop benchmark: each of N clients issues one operation, waits for it, and issues the
 /// next, against the nodes in turn. Each workload gets a warm-up, then a measured run.
 /// </summary>
-internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> targets, Func<Uri, KvClient> clients, TextWriter progress)
+internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> targets, Func<Uri, KvClient> clients, Func<Uri, Etcd.KV.KVClient> etcdClients, TextWriter progress)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
@@ -20,6 +20,7 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
     {
         var keys = Enumerable.Range(0, options.Keys).Select(i => $"bench/{i:D7}").ToArray();
         var value = ByteString.CopyFrom(RandomValue(options.ValueSize));
+        var keyBytes = keys.Select(ByteString.CopyFromUtf8).ToArray();
         var results = new List<WorkloadResult>();
         var lag = new ReplicationLagSampler(targets, clients);
 
@@ -36,19 +37,19 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
             if (kind != OperationKind.Put && !populated)
             {
                 progress.WriteLine($"Writing {keys.Length} keys for the reads...");
-                await PopulateAsync(keys, value, cancellationToken).ConfigureAwait(false);
+                await PopulateAsync(keys, keyBytes, value, cancellationToken).ConfigureAwait(false);
                 populated = true;
             }
 
             progress.WriteLine($"{BenchOptions.KindName(kind)}: warming up for {Durations.Describe(options.Warmup)}...");
-            await RunWorkloadAsync(kind, keys, value, options.Warmup, 0, cancellationToken).ConfigureAwait(false);
+            await RunWorkloadAsync(kind, keys, keyBytes, value, options.Warmup, 0, cancellationToken).ConfigureAwait(false);
 
             progress.WriteLine($"{BenchOptions.KindName(kind)}: measuring {(options.Operations > 0 ? $"{options.Operations} operations" : Durations.Describe(options.Duration))}...");
             using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var samples = kind is OperationKind.Put or OperationKind.Mixed && targets.Count > 1;
+            var samples = kind is OperationKind.Put or OperationKind.Mixed && targets.Count > 1 && options.Api == BenchApi.Native;
             sampled |= samples;
             var sampler = samples ? lag.RunAsync(sampling.Token) : Task.CompletedTask;
-            var result = await RunWorkloadAsync(kind, keys, value, options.Duration, options.Operations, cancellationToken).ConfigureAwait(false);
+            var result = await RunWorkloadAsync(kind, keys, keyBytes, value, options.Duration, options.Operations, cancellationToken).ConfigureAwait(false);
             await sampling.CancelAsync().ConfigureAwait(false);
             await sampler.ConfigureAwait(false);
             results.Add(result);
@@ -61,15 +62,33 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
         options.BrokerConnectionString
         ?? throw new CliException(ExitCodes.Usage, "--baseline broker needs the broker: run it next to an AppHost (its endpoints file names the broker) or pass --broker amqp://user:pass@host:port.");
 
-    private Task<WorkloadResult> RunWorkloadAsync(OperationKind kind, string[] keys, ByteString value, TimeSpan duration, long operations, CancellationToken cancellationToken) =>
+    private Task<WorkloadResult> RunWorkloadAsync(OperationKind kind, string[] keys, ByteString[] keyBytes, ByteString value, TimeSpan duration, long operations, CancellationToken cancellationToken) =>
         ClosedLoop.RunAsync(kind, options.Clients, duration, operations, i =>
         {
-            var client = clients(targets[i % targets.Count].Address);
+            var address = targets[i % targets.Count].Address;
             var random = new Random(unchecked((i * 7919) + Environment.TickCount));
+            OperationKind Pick() => kind == OperationKind.Mixed ? (OperationKind)random.Next(3) : kind;
+            if (options.Api == BenchApi.Etcd)
+            {
+                // etcd's KV API, as etcd's own benchmark tool calls it: a Range is linearizable unless it asks to be serializable.
+                var etcd = etcdClients(address);
+                return () =>
+                {
+                    var key = keyBytes[random.Next(keyBytes.Length)];
+                    return Pick() switch
+                    {
+                        OperationKind.Put => etcd.PutAsync(new Etcd.PutRequest { Key = key, Value = value }, deadline: Deadline()).ResponseAsync,
+                        OperationKind.GetLinearizable => etcd.RangeAsync(new Etcd.RangeRequest { Key = key }, deadline: Deadline()).ResponseAsync,
+                        _ => etcd.RangeAsync(new Etcd.RangeRequest { Key = key, Serializable = true }, deadline: Deadline()).ResponseAsync,
+                    };
+                };
+            }
+
+            var client = clients(address);
             return () =>
             {
                 var key = keys[random.Next(keys.Length)];
-                return (kind == OperationKind.Mixed ? (OperationKind)random.Next(3) : kind) switch
+                return Pick() switch
                 {
                     OperationKind.Put => client.PutAsync(new PutRequest { Key = key, Value = value }, CallTimeout),
                     OperationKind.GetLinearizable => client.GetAsync(key, Consistency.Linearizable, CallTimeout),
@@ -78,12 +97,14 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
             };
         }, ex => ex is RpcException, cancellationToken);
 
-    private async Task PopulateAsync(string[] keys, ByteString value, CancellationToken cancellationToken)
+    private static DateTime Deadline() => DateTime.UtcNow + CallTimeout;
+
+    private async Task PopulateAsync(string[] keys, ByteString[] keyBytes, ByteString value, CancellationToken cancellationToken)
     {
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, Math.Min(options.Clients, 64)).Select(i => Task.Run(async () =>
         {
-            var client = clients(targets[i % targets.Count].Address);
+            var address = targets[i % targets.Count].Address;
             int index;
             while ((index = Interlocked.Increment(ref next)) < keys.Length)
             {
@@ -91,7 +112,15 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
                 {
                     try
                     {
-                        await client.PutAsync(new PutRequest { Key = keys[index], Value = value }, CallTimeout, cancellationToken).ConfigureAwait(false);
+                        if (options.Api == BenchApi.Etcd)
+                        {
+                            await etcdClients(address).PutAsync(new Etcd.PutRequest { Key = keyBytes[index], Value = value }, deadline: Deadline(), cancellationToken: cancellationToken).ResponseAsync.ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await clients(address).PutAsync(new PutRequest { Key = keys[index], Value = value }, CallTimeout, cancellationToken).ConfigureAwait(false);
+                        }
+
                         break;
                     }
                     catch (RpcException ex) when (attempt < 5 && ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)

@@ -13,7 +13,7 @@ internal static class BenchVerb
             : context.ExplicitTarget ? [context.Target] : context.Resolver.KnownNodes() is { Count: > 0 } known ? known : [context.Target];
 
         var progress = context.Output.Format == OutputFormat.Json ? TextWriter.Null : context.Output.Error;
-        var report = await new BenchRunner(options, nodes, context.Client, progress).RunAsync(cancellationToken).ConfigureAwait(false);
+        var report = await new BenchRunner(options, nodes, context.Client, context.EtcdKv, progress).RunAsync(cancellationToken).ConfigureAwait(false);
         if (context.Output.Format == OutputFormat.Json)
         {
             context.Output.Json(report.ToJson());

@@ -273,6 +273,23 @@ public sealed class CliTests(TopologyFixture fixture)
         Assert.Equal(lag.GetProperty("samples").GetInt32() > 0, lag.TryGetProperty("p99", out _));
     }
 
+    [Fact]
+    public async Task Bench_drives_etcds_api_with_the_same_loop()
+    {
+        // The nodes' etcd endpoint stands in for etcd here; bench/compare-etcd.sh points it at a real etcd.
+        var bench = await Cli("bench", "--api", "etcd", "--targets", "node1,node2,node3", "--clients", "4", "--ops", "150", "--warmup", "0", "--keys", "20",
+            "--workload", "put,get-linearizable,get-serializable", "--output", "json");
+
+        Assert.True(bench.ExitCode == 0, $"exit {bench.ExitCode}: {bench.Error}\n{bench.Output}");
+        using var document = JsonDocument.Parse(bench.Output);
+        Assert.Equal("etcd", document.RootElement.GetProperty("api").GetString());
+        var results = document.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["put", "get-linearizable", "get-serializable"], results.Select(r => r.GetProperty("kind").GetString()));
+        Assert.All(results, r => Assert.Equal(150, r.GetProperty("operations").GetInt64()));
+        Assert.All(results, r => Assert.Equal(0, r.GetProperty("errors").GetInt64()));
+        Assert.True((await fixture.App.CreateKvClient("node2").GetAsync("bench/0000019")).Found, "the etcd API's Puts are in the store");
+    }
+
     private Task<(int ExitCode, string Output, string Error)> Cli(params string[] arguments) => CliWithInput(null, arguments);
 
     private Task<(int ExitCode, string Output, string Error)> CliWithInput(string? stdin, params string[] arguments) =>

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# AspireKv and etcd side by side, on this machine, with one load generator (aspirekv bench) that
+# drives both in turn with the same closed loop: a 3-member etcd on loopback (Debian's
+# etcd-server, installed when missing) and the AppHost's 3 nodes, 256-byte values, 1,000 keys.
+#
+#   bench/compare-etcd.sh [seconds per workload, default 10]
+#
+# Prints one table: each workload's throughput and latency on etcd, on AspireKv's own API, and on
+# AspireKv's etcd API, with the ratios. Starts everything privately and stops it again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+work="$(mktemp -d /tmp/aspirekv-compare.XXXXXX)"
+pids=()
+apphost=""
+cleanup() {
+  [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! command -v etcd >/dev/null 2>&1; then
+  echo "compare-etcd: installing Debian's etcd-server (its service stays stopped)"
+  if [ "$(id -u)" = 0 ]; then as_root=(); elif sudo -n true 2>/dev/null; then as_root=(sudo); else
+    echo "compare-etcd: etcd is missing; install it with: sudo apt-get install -y etcd-server" >&2; exit 2; fi
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null; "${as_root[@]}" chmod +x /usr/sbin/policy-rc.d; made_policy=1; fi
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends etcd-server >/dev/null || { "${as_root[@]}" apt-get update >/dev/null; DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends etcd-server >/dev/null; }
+  [ "$made_policy" = 1 ] && "${as_root[@]}" rm -f /usr/sbin/policy-rc.d
+fi
+
+echo "compare-etcd: building (Release)"
+dotnet build AspireKv.sln -c Release -v quiet -nologo >/dev/null
+cli=(dotnet "$PWD/AspireKv.Cli/bin/Release/net10.0/aspirekv.dll")
+
+# A 3-member etcd on loopback, on ports nobody else uses here.
+base=$(( 40000 + (RANDOM % 500) * 10 ))
+cluster="m1=http://127.0.0.1:$((base + 1)),m2=http://127.0.0.1:$((base + 3)),m3=http://127.0.0.1:$((base + 5))"
+etcd_targets=""
+for i in 1 2 3; do
+  client=$((base + 2 * i - 2)); peer=$((base + 2 * i - 1))
+  etcd --name "m$i" --data-dir "$work/etcd-m$i" \
+    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token aspirekv-compare \
+    >"$work/etcd-m$i.log" 2>&1 &
+  pids+=("$!")
+  etcd_targets+="${etcd_targets:+,}127.0.0.1:$client"
+done
+for _ in $(seq 1 60); do ETCDCTL_API=3 etcdctl --endpoints "$etcd_targets" endpoint health >/dev/null 2>&1 && break; sleep 1; done
+echo "compare-etcd: etcd $(etcd --version | head -1 | awk '{print $3}') at $etcd_targets"
+
+# The AppHost, in a folder of its own.
+mkdir -p "$work/apphost"
+(cd "$work/apphost" && exec dotnet "$OLDPWD/AspireKv.AppHost/bin/Release/net10.0/AspireKv.AppHost.dll" --no-dashboard) >"$work/apphost.log" 2>&1 &
+apphost=$!
+for _ in $(seq 1 180); do grep -q "AspireKv is ready" "$work/apphost.log" && break; sleep 1; done
+grep -q "AspireKv is ready" "$work/apphost.log" || { tail -30 "$work/apphost.log"; exit 1; }
+export ASPIREKV_ENDPOINTS="$work/apphost/.aspirekv/endpoints.json"
+echo "compare-etcd: AspireKv ready (3 nodes)"
+
+run() { # system, clients, workload, extra arguments...
+  local system=$1 clients=$2 workload=$3; shift 3
+  "${cli[@]}" bench --clients "$clients" --duration "${seconds}s" --warmup 3s --keys 1000 --value-size 256 --workload "$workload" -o json "$@" \
+    >"$work/$system-$workload-$clients.json" 2>"$work/$system-$workload-$clients.err" || { cat "$work/$system-$workload-$clients.err" >&2; exit 1; }
+}
+for spec in "put 64" "put 1" "get-linearizable 64" "get-serializable 64"; do
+  set -- $spec
+  echo "compare-etcd: $1, $2 client(s): etcd, AspireKv, AspireKv's etcd API"
+  run etcd "$2" "$1" --api etcd --targets "$etcd_targets"
+  run aspirekv "$2" "$1" --targets node1,node2,node3
+  run aspirekv-etcd-api "$2" "$1" --api etcd --targets node1,node2,node3
+done
+
+/usr/bin/python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+def load(system, workload, clients):
+    with open(os.path.join(work, f"{system}-{workload}-{clients}.json")) as f:
+        return json.load(f)["results"][0]
+rows = []
+print()
+print("| workload | etcd ops/s | AspireKv ops/s | ratio | etcd p50 / p99 ms | AspireKv p50 / p99 ms | AspireKv's etcd API ops/s | ratio |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for workload, clients in [("put", 64), ("put", 1), ("get-linearizable", 64), ("get-serializable", 64)]:
+    e, a, x = (load(s, workload, clients) for s in ("etcd", "aspirekv", "aspirekv-etcd-api"))
+    lat = lambda r: f"{r['latencyMs']['p50']:.2f} / {r['latencyMs']['p99']:.2f}"
+    print(f"| {workload}, {clients} client{'s' if clients > 1 else ''} | {e['opsPerSecond']:,.0f} | {a['opsPerSecond']:,.0f} | {a['opsPerSecond'] / e['opsPerSecond']:.2f}x | {lat(e)} | {lat(a)} | {x['opsPerSecond']:,.0f} | {x['opsPerSecond'] / e['opsPerSecond']:.2f}x |")
+PY

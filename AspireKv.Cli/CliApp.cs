@@ -131,10 +131,11 @@ internal static class CliApp
         var targets = new Option<string?>("--targets") { Description = "The nodes to spread the clients over, with commas (default: every known node); with --api etcd, etcd members too (127.0.0.1:2379,...)." };
         var api = new Option<string>("--api") { Description = "native (AspireKv's API) or etcd (etcd's v3 KV API: etcd itself, or a node's etcd endpoint).", DefaultValueFactory = _ => "native" };
         api.AcceptOnlyFromAmong("native", "etcd");
+        var noPopulate = new Option<bool>("--no-populate") { Description = "Do not write the keys before the reads: an earlier run wrote them." };
         var baseline = new Option<string?>("--baseline") { Description = "broker: also measure publish + confirm straight to a stream, the ceiling for Puts." };
         baseline.AcceptOnlyFromAmong("broker");
         var broker = new Option<string?>("--broker") { Description = "The broker for --baseline (default: from the AppHost's endpoints file)." };
-        var bench = new Command("bench", "Measure throughput and latency.") { clients, duration, operations, warmup, keys, valueSize, workload, targets, api, baseline, broker };
+        var bench = new Command("bench", "Measure throughput and latency.") { clients, duration, operations, warmup, keys, valueSize, workload, targets, api, noPopulate, baseline, broker };
 
         root.Subcommands.Add(put);
         root.Subcommands.Add(get);
@@ -184,6 +185,7 @@ internal static class CliApp
         {
             Clients = Positive(p.GetValue(clients), "--clients"),
             Api = p.GetValue(api) == "etcd" ? BenchApi.Etcd : BenchApi.Native,
+            Populate = !p.GetValue(noPopulate),
             Duration = p.GetValue(duration) ?? TimeSpan.FromSeconds(10),
             Operations = p.GetValue(operations),
             Warmup = p.GetValue(warmup) ?? TimeSpan.FromSeconds(2),

@@ -6,7 +6,9 @@
 #   bench/compare-etcd.sh [seconds per workload, default 10]
 #
 # Prints one table: each workload's throughput and latency on etcd, on AspireKv's own API, and on
-# AspireKv's etcd API, with the ratios. Starts everything privately and stops it again.
+# AspireKv's etcd API, with the ratios; then where the CPU went: CPU time per operation of each
+# process (the broker, each node, each etcd member, and the load generator), from /proc, over
+# each run. Starts everything privately and stops it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -61,11 +63,39 @@ grep -q "AspireKv is ready" "$work/apphost.log" || { tail -30 "$work/apphost.log
 export ASPIREKV_ENDPOINTS="$work/apphost/.aspirekv/endpoints.json"
 echo "compare-etcd: AspireKv ready (3 nodes)"
 
+# The processes whose CPU time is counted, as role=pid: the etcd members, the broker's Erlang VM, the nodes.
+roles() {
+  local system=$1 i=0
+  if [ "$system" = etcd ]; then
+    for pid in "${pids[@]}"; do i=$((i + 1)); echo "etcd-m$i=$pid"; done
+  else
+    for pid in $(pgrep -d ' ' -f "beam.smp.*$work/apphost"); do echo "broker=$pid"; done
+    for pid in $(pgrep -d ' ' -f "AspireKv.Node.dll"); do
+      node=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^OTEL_SERVICE_NAME=//p')
+      grep -q "$work/apphost" "/proc/$pid/environ" 2>/dev/null && echo "$node=$pid"
+    done
+  fi
+}
+ticks() { # role=pid... -> role=ticks (user + system, in clock ticks)
+  for entry in "$@"; do
+    local stat; stat=$(cat "/proc/${entry#*=}/stat" 2>/dev/null) || continue
+    echo "${entry%%=*}=$(echo "${stat##*) }" | awk '{print $12 + $13}')"
+  done
+}
 run() { # system, clients, workload, extra arguments...
   local system=$1 clients=$2 workload=$3; shift 3
-  "${cli[@]}" bench --clients "$clients" --duration "${seconds}s" --warmup 3s --keys 1000 --value-size 256 --workload "$workload" -o json "$@" \
-    >"$work/$system-$workload-$clients.json" 2>"$work/$system-$workload-$clients.err" || { cat "$work/$system-$workload-$clients.err" >&2; exit 1; }
+  local name="$system-$workload-$clients"
+  mapfile -t watched < <(roles "$system")
+  ticks "${watched[@]}" >"$work/$name.before"
+  /usr/bin/time -f "client=%U %S" -o "$work/$name.client" \
+    "${cli[@]}" bench --clients "$clients" --duration "${seconds}s" --warmup 0s --keys 1000 --value-size 256 --workload "$workload" -o json "$@" \
+    >"$work/$name.json" 2>"$work/$name.err" || { cat "$work/$name.err" >&2; exit 1; }
+  ticks "${watched[@]}" >"$work/$name.after"
 }
+# Warm each system up once (JIT, connections, the keys the reads use), outside the measured runs.
+warm() { "${cli[@]}" bench --clients 16 --duration 3s --warmup 0s --keys 1000 --value-size 256 --workload put,get-linearizable -o json "$@" >/dev/null 2>&1; }
+warm --api etcd --targets "$etcd_targets"
+warm --targets node1,node2,node3
 for spec in "put 64" "put 1" "get-linearizable 64" "get-serializable 64"; do
   set -- $spec
   echo "compare-etcd: $1, $2 client(s): etcd, AspireKv, AspireKv's etcd API"
@@ -74,18 +104,37 @@ for spec in "put 64" "put 1" "get-linearizable 64" "get-serializable 64"; do
   run aspirekv-etcd-api "$2" "$1" --api etcd --targets node1,node2,node3
 done
 
-/usr/bin/python3 - "$work" <<'PY'
+/usr/bin/python3 - "$work" "$(getconf CLK_TCK)" <<'PY'
 import json, os, sys
-work = sys.argv[1]
+work, hz = sys.argv[1], int(sys.argv[2])
+runs = [("put", 64), ("put", 1), ("get-linearizable", 64), ("get-serializable", 64)]
 def load(system, workload, clients):
     with open(os.path.join(work, f"{system}-{workload}-{clients}.json")) as f:
         return json.load(f)["results"][0]
-rows = []
 print()
 print("| workload | etcd ops/s | AspireKv ops/s | ratio | etcd p50 / p99 ms | AspireKv p50 / p99 ms | AspireKv's etcd API ops/s | ratio |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for workload, clients in [("put", 64), ("put", 1), ("get-linearizable", 64), ("get-serializable", 64)]:
+for workload, clients in runs:
     e, a, x = (load(s, workload, clients) for s in ("etcd", "aspirekv", "aspirekv-etcd-api"))
     lat = lambda r: f"{r['latencyMs']['p50']:.2f} / {r['latencyMs']['p99']:.2f}"
     print(f"| {workload}, {clients} client{'s' if clients > 1 else ''} | {e['opsPerSecond']:,.0f} | {a['opsPerSecond']:,.0f} | {a['opsPerSecond'] / e['opsPerSecond']:.2f}x | {lat(e)} | {lat(a)} | {x['opsPerSecond']:,.0f} | {x['opsPerSecond'] / e['opsPerSecond']:.2f}x |")
+
+def cpu(system, workload, clients):
+    name = f"{system}-{workload}-{clients}"
+    read = lambda suffix: dict(l.strip().split("=") for l in open(os.path.join(work, f"{name}.{suffix}")) if "=" in l)
+    before, after = read("before"), read("after")
+    used = {role: (int(after[role]) - int(before[role])) / hz for role in after if role in before}
+    user, system_time = open(os.path.join(work, f"{name}.client")).read().split("=")[1].split()
+    used["load generator"] = float(user) + float(system_time)
+    ops = load(system, workload, clients)["operations"]
+    return {role: seconds * 1e6 / ops for role, seconds in used.items()}, ops
+
+print()
+print("CPU time per operation, in microseconds (user + system, over each measured run):")
+print()
+for workload, clients in runs:
+    for system in ("etcd", "aspirekv"):
+        per_op, ops = cpu(system, workload, clients)
+        parts = ", ".join(f"{role} {us:.0f}" for role, us in sorted(per_op.items()))
+        print(f"- {workload}, {clients} client{'s' if clients > 1 else ''}, {system}: {sum(per_op.values()):.0f} in all ({parts})")
 PY

@@ -28,6 +28,9 @@ internal sealed class BenchOptions
 
     public BenchApi Api { get; init; } = BenchApi.Native;
 
+    /// <summary>Write every key once before the first read workload, so that reads find values (<c>--no-populate</c> skips it).</summary>
+    public bool Populate { get; init; } = true;
+
     /// <summary>How long each workload is measured, unless <see cref="Operations"/> is set.</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
 

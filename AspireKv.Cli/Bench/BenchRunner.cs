@@ -30,7 +30,7 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
             results.Add(await BrokerBaseline.RunAsync(options, ResolveBroker(), cancellationToken).ConfigureAwait(false));
         }
 
-        var populated = false;
+        var populated = !options.Populate;
         var sampled = false;
         foreach (var kind in options.Workloads)
         {

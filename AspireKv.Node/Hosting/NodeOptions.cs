@@ -11,6 +11,6 @@ public sealed class NodeOptions
     /// <summary>Where the node keeps its snapshot; defaults to <c>~/.local/share/aspirekv/&lt;node id&gt;</c>.</summary>
     public string? DataPath { get; set; }
 
-    /// <summary>How often the node writes a snapshot when it has applied something new.</summary>
+    /// <summary>How often the node writes a snapshot when it has applied something new (the first after one to two intervals; never more often than ten times the last snapshot's duration).</summary>
     public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -33,6 +33,8 @@ public sealed class LogWriter
     private readonly TimeProvider _time;
     private readonly Channel<Command?> _queue;
     private readonly SemaphoreSlim _appendSlots;
+    private readonly SemaphoreSlim _barrierSlots;
+    private readonly Channel<bool> _barrierRequests = Channel.CreateUnbounded<bool>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _barrierGate = new();
     private Waiter? _nextBarrier;
     private int _queued;
@@ -47,6 +49,7 @@ public sealed class LogWriter
         _stamp = stamp;
         _logger = logger;
         _appendSlots = new SemaphoreSlim(options.MaxAppendsInFlight);
+        _barrierSlots = new SemaphoreSlim(options.MaxBarriersInFlight);
 
         // The queue holds proposals and wake-ups (null) for barriers; proposals are counted against
         // the limit separately, so that a barrier can always wake the publisher.
@@ -100,14 +103,52 @@ public sealed class LogWriter
 
         if (created)
         {
-            _queue.Writer.TryWrite(null); // wakes the publisher, which takes the barrier
+            // The barrier goes out on a path of its own, so that a read does not wait for the
+            // confirm of a write entry in flight; an entry of writes built meanwhile takes it along.
+            _barrierRequests.Writer.TryWrite(true);
         }
 
         return barrier.WaitAsync(cancellationToken);
     }
 
-    /// <summary>The publish loop: one entry at a time per append slot, each carrying what gathered meanwhile.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>The publish loops: writes, one entry per append slot, each carrying what gathered meanwhile; and read barriers.</summary>
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        Task.WhenAll(RunWritesAsync(cancellationToken), RunBarriersAsync(cancellationToken));
+
+    /// <summary>
+    /// Barrier-only entries, up to <see cref="ReplicationOptions.MaxBarriersInFlight"/> at once: a
+    /// barrier needs only to enter the log after its reads began, not to follow any other entry, so
+    /// it need not queue behind a write's confirm. Reads that arrive while the slots are busy share
+    /// the next barrier.
+    /// </summary>
+    private async Task RunBarriersAsync(CancellationToken cancellationToken)
+    {
+        var requests = _barrierRequests.Reader;
+        try
+        {
+            while (await requests.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (requests.TryRead(out _))
+                {
+                }
+
+                await _barrierSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var entry = Seal(new LogEntry { Origin = _nodeId }, [], TakeBarrier());
+                if (entry is null)
+                {
+                    _barrierSlots.Release();
+                    continue;
+                }
+
+                _ = AppendAsync(entry, _barrierSlots, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task RunWritesAsync(CancellationToken cancellationToken)
     {
         var reader = _queue.Reader;
         try
@@ -122,7 +163,7 @@ public sealed class LogWriter
                     continue;
                 }
 
-                _ = AppendAsync(entry, cancellationToken);
+                _ = AppendAsync(entry, _appendSlots, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -152,13 +193,23 @@ public sealed class LogWriter
             }
         }
 
-        Waiter? barrier;
+        return Seal(entry, waiters, TakeBarrier());
+    }
+
+    /// <summary>The barrier that reads are gathering on, if any; from now on new reads gather on a new one.</summary>
+    private Waiter? TakeBarrier()
+    {
         lock (_barrierGate)
         {
-            barrier = _nextBarrier;
+            var barrier = _nextBarrier;
             _nextBarrier = null;
+            return barrier;
         }
+    }
 
+    /// <summary>Adds the barrier (if still waited for) and stamps the entry; null when it holds nothing to send.</summary>
+    private PendingEntry? Seal(LogEntry entry, List<Waiter> waiters, Waiter? barrier)
+    {
         if (barrier is not null && _pending.IsWaited(barrier.Id))
         {
             entry.Commands.Add(new Command { Id = UnsafeByteOperations.UnsafeWrap(barrier.Id.ToByteArray()), Barrier = new BarrierOp() });
@@ -178,7 +229,7 @@ public sealed class LogWriter
         return new PendingEntry(entry, waiters);
     }
 
-    private async Task AppendAsync(PendingEntry pending, CancellationToken stopping)
+    private async Task AppendAsync(PendingEntry pending, SemaphoreSlim slot, CancellationToken stopping)
     {
         var entry = pending.Entry;
         using var abandoned = pending.WhenAbandoned();
@@ -239,7 +290,7 @@ public sealed class LogWriter
         }
         finally
         {
-            _appendSlots.Release();
+            slot.Release();
         }
     }
 

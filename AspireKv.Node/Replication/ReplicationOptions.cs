@@ -54,6 +54,12 @@ public sealed class ReplicationOptions
     /// </summary>
     public int MaxAppendsInFlight { get; set; } = 1;
 
+    /// <summary>
+    /// How many barrier-only entries (for linearizable reads) may await their confirm at once,
+    /// besides the write entries. Barriers have no order to keep among themselves.
+    /// </summary>
+    public int MaxBarriersInFlight { get; set; } = 2;
+
     /// <summary>How many writes may wait to be published; more are refused with UNAVAILABLE until the log catches up.</summary>
     public int MaxQueuedProposals { get; set; } = 10_000;
 }

@@ -2,20 +2,37 @@ using AspireKv.Node.Replication;
 
 namespace AspireKv.Node.Snapshots;
 
-/// <summary>Writes the replica's snapshot now and then while it runs (when it has applied something new), and once more when it stops.</summary>
+/// <summary>
+/// Writes the replica's snapshot now and then while it runs (when it has applied something new),
+/// and once more when it stops. A large state takes seconds of CPU to write, on cores the node
+/// shares with its peers and the broker, so the wait after a snapshot is at least ten times as
+/// long as that snapshot took (snapshots use at most a tenth of a core), and the first wait is
+/// jittered, so that replicas started together do not all write at once.
+/// </summary>
 public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, TimeSpan interval, ILogger<SnapshotScheduler> logger)
 {
+    /// <summary>The wait after a snapshot, as a multiple of how long it took.</summary>
+    public const int WaitPerWriteTime = 10;
+
     private long _savedOffset = long.MinValue;
+
+    /// <summary>How long the last snapshot took, capture and write.</summary>
+    public TimeSpan LastDuration { get; private set; }
+
+    /// <summary>The wait before the next snapshot: the interval, or ten times the last one's duration if that is longer.</summary>
+    public static TimeSpan NextWait(TimeSpan interval, TimeSpan lastDuration) =>
+        TimeSpan.FromTicks(Math.Max(interval.Ticks, lastDuration.Ticks * WaitPerWriteTime));
 
     public async Task RunAsync(CancellationToken stopping)
     {
         _savedOffset = replica.Inspect(s => s.AppliedOffset);
-        using var timer = new PeriodicTimer(interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            await Task.Delay(interval + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * interval.TotalMilliseconds), stopping).ConfigureAwait(false);
+            while (true)
             {
                 TrySave();
+                await Task.Delay(NextWait(interval, LastDuration), stopping).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -33,7 +50,9 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
 
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var capture = replica.Capture();
+            var captured = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             if (capture.AppliedOffset == _savedOffset)
             {
                 return;
@@ -41,7 +60,12 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
 
             store.Save(capture, replica.NodeId);
             _savedOffset = capture.AppliedOffset;
-            logger.LogDebug("Wrote a snapshot at log offset {Offset} (revision {Revision}).", capture.AppliedOffset, capture.Revision);
+            LastDuration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+
+            // The capture holds the apply lock (writes and reads wait); the write to disk does not.
+            logger.LogDebug(
+                "Wrote a snapshot at log offset {Offset} (revision {Revision}, {Keys} keys, {Bytes} bytes): captured in {CaptureMs:F1} ms under the apply lock, written in {WriteMs:F0} ms.",
+                capture.AppliedOffset, capture.Revision, capture.Records.Count, new FileInfo(store.Path).Length, captured.TotalMilliseconds, (System.Diagnostics.Stopwatch.GetElapsedTime(started) - captured).TotalMilliseconds);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

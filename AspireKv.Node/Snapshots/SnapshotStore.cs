@@ -26,6 +26,11 @@ public sealed class SnapshotStore(string directory)
     public void Save(StateCapture capture, string nodeId)
     {
         Directory.CreateDirectory(directory);
+
+        // Key order, so that a snapshot of the same state is the same file on every node; sorted
+        // here, on the snapshot's own thread, not while the capture held the apply lock.
+        var records = capture.Records as KeyRecord[] ?? [.. capture.Records];
+        KeySpace.Sort(records);
         var temporary = Path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
         {
@@ -51,15 +56,18 @@ public sealed class SnapshotStore(string directory)
                 };
                 header.RecentCommandIds.AddRange(capture.RecentIds.Select(r => ByteString.CopyFrom(r.Id.ToByteArray())));
                 header.RecentCommandOffsets.AddRange(capture.RecentIds.Select(r => r.Offset));
-                header.WriteDelimitedTo(body);
-                foreach (var record in capture.Records)
+                // One buffered protobuf writer for the whole body: a writer per message (WriteDelimitedTo)
+                // would allocate a buffer for each of a million keys and hash them a few bytes at a time.
+                using var output = new CodedOutputStream(body, leaveOpen: true);
+                WriteDelimited(output, header);
+                foreach (var record in records)
                 {
-                    record.ToEntry().WriteDelimitedTo(body);
+                    WriteDelimited(output, record.ToEntry());
                 }
 
                 foreach (var lease in capture.Leases)
                 {
-                    new SnapshotLease { Id = lease.Id, TtlSeconds = lease.TtlSeconds, ExpiresAtMicros = lease.ExpiresAtMicros }.WriteDelimitedTo(body);
+                    WriteDelimited(output, new SnapshotLease { Id = lease.Id, TtlSeconds = lease.TtlSeconds, ExpiresAtMicros = lease.ExpiresAtMicros });
                 }
 
                 foreach (var revision in capture.History)
@@ -71,8 +79,10 @@ public sealed class SnapshotStore(string directory)
                         Entry = e.Record.ToEntry(),
                         Previous = e.Previous?.ToEntry(),
                     }));
-                    message.WriteDelimitedTo(body);
+                    WriteDelimited(output, message);
                 }
+
+                output.Flush();
             }
 
             var headerBytes = new byte[HeaderSize];
@@ -89,6 +99,13 @@ public sealed class SnapshotStore(string directory)
 
         // The rename is durable only once the folder that holds it is.
         Fsync.Directory(directory);
+    }
+
+    /// <summary>What <see cref="MessageExtensions.WriteDelimitedTo(IMessage, Stream)"/> writes: the length, then the message.</summary>
+    private static void WriteDelimited(CodedOutputStream output, IMessage message)
+    {
+        output.WriteLength(message.CalculateSize());
+        message.WriteTo(output);
     }
 
     /// <summary>Loads the snapshot; null when there is none. Throws <see cref="InvalidDataException"/> when it is damaged.</summary>

@@ -210,11 +210,11 @@ public sealed class KvStateMachine : IStateView
     }
 
     /// <summary>
-    /// Captures the state for a snapshot. Cheap (references to immutable records), so it can be
-    /// taken under the replica's lock and written out after.
+    /// Captures the state for a snapshot. Cheap (references to immutable records, in no particular
+    /// order), so it can be taken under the replica's lock, then sorted and written out after.
     /// </summary>
     public StateCapture Capture() =>
-        new(Revision, AppliedOffset, SkippedEntries, [.. _keys.All()], [.. _recent.Entries], _recent.RememberedFrom, LogIdentity, LastEntryHash)
+        new(Revision, AppliedOffset, SkippedEntries, _keys.CopyUnordered(), [.. _recent.Entries], _recent.RememberedFrom, LogIdentity, LastEntryHash)
         {
             Leases = [.. _leases.All()],
             History = [.. _history.All],
@@ -620,7 +620,7 @@ public sealed record ReadError(CommandOutcome Outcome, long CompactRevision, lon
 /// <summary>One page of a range read: its records, whether more follow, and how many keys the range holds in all (when counted).</summary>
 public sealed record RangePage(List<KeyRecord> Records, bool More, long Count);
 
-/// <summary>The whole replicated state at one log offset: what a snapshot holds.</summary>
+/// <summary>The whole replicated state at one log offset: what a snapshot holds. <see cref="Records"/> come in no particular order.</summary>
 public sealed record StateCapture(
     long Revision,
     long AppliedOffset,

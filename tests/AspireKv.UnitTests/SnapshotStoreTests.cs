@@ -28,6 +28,31 @@ public sealed class SnapshotStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_snapshot_lists_keys_in_key_order_however_they_were_written()
+    {
+        // The capture copies records in no order (it holds the apply lock); the file is sorted after.
+        var state = new KvStateMachine();
+        var keys = new[] { "m", "b", "z/2", "a", "z/10", "é", "B" };
+        for (var i = 0; i < keys.Length; i++)
+        {
+            state.Apply(i, Commands.Hash(i), Commands.Entry(Commands.Put(keys[i], "v")), []);
+        }
+
+        var store = new SnapshotStore(_folder.Path);
+        store.Save(state.Capture(), "node1");
+        var loaded = store.Load()!;
+
+        Assert.Equal(keys.Order(Utf8KeyComparer.Instance), loaded.Records.Select(r => r.Key));
+        Assert.Equal(state.ComputeStateHash(), KvStateMachine.Restore(loaded).ComputeStateHash());
+    }
+
+    [Theory]
+    [InlineData(100, 10_000)] // a small state: the interval
+    [InlineData(3_000, 30_000)] // a snapshot that took 3 s: ten times that
+    public void The_wait_between_snapshots_grows_with_how_long_one_takes(int tookMs, int waitMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(waitMs), SnapshotScheduler.NextWait(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(tookMs)));
+
+    [Fact]
     public void Snapshot_keeps_leases_history_the_compact_revision_and_the_log_clock()
     {
         var state = new KvStateMachine();

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# What a large state costs: 1,000,000 keys of 100 bytes in the AppHost's 3 nodes.
+#
+#   bench/state-growth.sh [keys, default 1000000]
+#
+# Measures and prints: each node's RSS; the snapshot's size, capture time (under the apply lock)
+# and write time; the longest a lone client's serializable Get and Put waited while snapshots were
+# written; Put throughput at 64 clients with this many keys against 1,000; and the time from start
+# to serving for a node restarted from its snapshot, and from the log alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+keys="${1:-1000000}"
+work="$(mktemp -d /tmp/aspirekv-growth.XXXXXX)"
+apphost=""
+cleanup() {
+  [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+dotnet build AspireKv.sln -c Release -v quiet -nologo >/dev/null
+cli=(dotnet "$PWD/AspireKv.Cli/bin/Release/net10.0/aspirekv.dll")
+mkdir -p "$work/apphost"
+# No dashboard (it would trace every call); nodes inherit the AppHost's environment, and this
+# makes them log each snapshot with its timings.
+(cd "$work/apphost" && exec env "Logging__LogLevel__AspireKv.Node.Snapshots=Debug" NO_COLOR=1 dotnet "$OLDPWD/AspireKv.AppHost/bin/Release/net10.0/AspireKv.AppHost.dll" --no-dashboard) >"$work/apphost.log" 2>&1 &
+apphost=$!
+for _ in $(seq 1 180); do grep -q "AspireKv is ready" "$work/apphost.log" && break; sleep 1; done
+grep -q "AspireKv is ready" "$work/apphost.log" || { tail -30 "$work/apphost.log"; exit 1; }
+export ASPIREKV_ENDPOINTS="$work/apphost/.aspirekv/endpoints.json"
+endpoint() { /usr/bin/python3 -c "import json; print(json.load(open('$ASPIREKV_ENDPOINTS'))['resources']['$1']['endpoints']['$2'])"; }
+node_pid() { # the node process that listens on the node's gRPC address
+  local port; port=$(endpoint "$1" grpc); port=${port##*:}
+  for pid in $(pgrep -f AspireKv.Node.dll); do
+    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "Kestrel__Endpoints__grpc__Url=http://127.0.0.1:$port" && { echo "$pid"; return; }
+  done
+}
+rss() { awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {printf "%.0f MiB (peak %.0f MiB)", r / 1024, h / 1024}' "/proc/$1/status"; }
+now() { date +%s.%N; }
+since() { awk "BEGIN {printf \"%.2f\", $(now) - $1}"; }
+
+echo "Put, 64 clients, 1,000 keys"
+"${cli[@]}" bench --clients 64 --duration 10s --warmup 3s --keys 1000 --value-size 100 --workload put -o json > "$work/put-1k.json"
+
+echo "Writing $keys keys of 100 bytes..."
+begin=$(now)
+"${cli[@]}" bench --clients 64 --ops 1 --warmup 0s --keys "$keys" --value-size 100 --workload get-serializable -o json > /dev/null
+echo "  written in $(since "$begin") s"
+
+echo "Put, 64 clients, $keys keys"
+"${cli[@]}" bench --clients 64 --duration 10s --warmup 3s --keys "$keys" --value-size 100 --workload put -o json > "$work/put-1m.json"
+sleep 11 # the snapshots of that load are written
+
+echo "Stalls: a lone client's serializable Gets, and another's Puts, on node2 for 25 s (snapshots every 10 s)"
+mark=$(wc -l < "$work/apphost.log")
+"${cli[@]}" bench --clients 1 --duration 25s --warmup 0s --keys "$keys" --value-size 100 --workload get-serializable --targets node2 --no-populate -o json > "$work/lone-get.json" &
+lone=$!
+"${cli[@]}" bench --clients 1 --duration 25s --warmup 0s --keys "$keys" --value-size 100 --workload put --targets node2 -o json > "$work/lone-put.json"
+wait "$lone"
+echo "Snapshots written meanwhile:"
+tail -n +"$mark" "$work/apphost.log" | grep "Wrote a snapshot" | sed 's/^.*Wrote/  Wrote/' || true
+
+for node in node1 node2 node3; do echo "$node: RSS $(rss "$(node_pid $node)"), snapshot $(stat -c %s "$work/apphost/.aspirekv/state/$node/snapshot.akv") bytes"; done
+
+# Restarts: node3 is stopped (SIGTERM: it writes a last snapshot) and run again by hand with the
+# environment the AppHost gave it, and timed until /health says Healthy.
+pid=$(node_pid node3)
+cp "/proc/$pid/environ" "$work/node3.env"
+health="$(endpoint node3 http)/health"
+restart() { # label
+  kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  [ "$1" = "from the log" ] && rm -f "$work/apphost/.aspirekv/state/node3/snapshot.akv"
+  local begin; begin=$(now)
+  (cd "$PWD/AspireKv.Node/bin/Release/net10.0" && exec /usr/bin/python3 -c 'import os, sys; env = dict(e.split("=", 1) for e in open(sys.argv[1]).read().split("\0") if "=" in e); os.execvpe("dotnet", ["dotnet", "AspireKv.Node.dll"], env)' "$work/node3.env") >"$work/node3-$RANDOM.log" 2>&1 &
+  pid=$!
+  until curl -s "$health" 2>/dev/null | grep -q '^Healthy'; do sleep 0.05; done
+  echo "node3 restarted $1: serving after $(since "$begin") s, RSS $(rss "$pid")"
+}
+restart "from its snapshot"
+restart "from the log"
+kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+
+/usr/bin/python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+load = lambda name: json.load(open(os.path.join(work, name)))["results"][0]
+small, large = load("put-1k.json"), load("put-1m.json")
+print(f"Put, 64 clients: {small['opsPerSecond']:,.0f}/s with 1,000 keys, {large['opsPerSecond']:,.0f}/s with the large state (p99 {small['latencyMs']['p99']:.1f} ms and {large['latencyMs']['p99']:.1f} ms)")
+for name in ("lone-get.json", "lone-put.json"):
+    r = load(name)
+    print(f"Lone client on node2, {r['kind']}: p50 {r['latencyMs']['p50']:.2f} ms, p99.9 {r['latencyMs']['p99.9']:.2f} ms, longest {r['latencyMs']['max']:.1f} ms")
+PY

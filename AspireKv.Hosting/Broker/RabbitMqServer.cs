@@ -323,8 +323,8 @@ public sealed class RabbitMqServer : IAsyncDisposable
                 ? File.ReadAllLines(path).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1])
                 : [];
 
-            // A port kept from an earlier run is reused while it is free, and replaced when something else took it.
-            int Port(string key) => values.TryGetValue(key, out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out var port) && PortAllocator.IsFree(port)
+            // A port kept from an earlier run is reused while it is free and nobody else has claimed it, and replaced otherwise.
+            int Port(string key) => values.TryGetValue(key, out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out var port) && PortAllocator.Claim(port)
                 ? port
                 : PortAllocator.Next();
 

@@ -17,6 +17,7 @@ public static class PortAllocator
 {
     private const int Lowest = 10_000;
     private static readonly HashSet<int> Given = [];
+    private static readonly HashSet<int> Claimed = [];
     private static readonly List<Socket> Reservations = [];
     private static readonly (int Low, int High) Range = ChooseRange();
 
@@ -36,6 +37,32 @@ public static class PortAllocator
         }
 
         throw new InvalidOperationException($"Could not find a free loopback port between {Range.Low} and {Range.High}.");
+    }
+
+    /// <summary>
+    /// Claims a port chosen elsewhere, such as one a broker stored from an earlier run: true when
+    /// it can be listened on and no other process has claimed it (one this process claimed before
+    /// stays its own). Being free is not enough: another process may have claimed it a moment ago
+    /// and not listen on it yet.
+    /// </summary>
+    public static bool Claim(int port)
+    {
+        lock (Given)
+        {
+            if (Claimed.Contains(port))
+            {
+                return IsFree(port);
+            }
+
+            if (Given.Contains(port) || !IsFree(port) || !Reserve(port))
+            {
+                return false;
+            }
+
+            Claimed.Add(port);
+            Given.Add(port);
+            return true;
+        }
     }
 
     /// <summary>Whether <paramref name="port"/> can be listened on at loopback now.</summary>

@@ -29,7 +29,12 @@ public sealed class SnapshotStore(string directory)
 
         // Key order, so that a snapshot of the same state is the same file on every node; sorted
         // here, on the snapshot's own thread, not while the capture held the apply lock.
-        var records = capture.Records as KeyRecord[] ?? [.. capture.Records];
+        var records = capture.Records switch
+        {
+            UnorderedRecords copy => copy.Records(),
+            KeyRecord[] array => array,
+            var list => [.. list],
+        };
         KeySpace.Sort(records);
         var temporary = Path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))

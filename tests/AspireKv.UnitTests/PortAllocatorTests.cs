@@ -55,4 +55,29 @@ public sealed class PortAllocatorTests
         var parts = File.ReadAllText(file).Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
         return (int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
     }
+
+    [Fact]
+    public void A_stored_broker_port_that_another_process_has_claimed_is_replaced()
+    {
+        // CI lost a test fixture's epmd to an AppHost whose broker reused its stored epmd port:
+        // free to bind, but claimed a moment before by the fixture, which had not listened on it yet.
+        var claimedElsewhere = Enumerable.Range(20_000, 5_000).First(p => PortAllocator.IsFree(p) && PortAllocator.Reserve(p));
+        var kept = PortAllocator.Next();
+        using var folder = new TempDirectory("aspirekv-broker-state");
+        File.WriteAllLines(Path.Combine(folder.Path, "broker.state"),
+        [
+            "node=aspirekv-test@localhost",
+            $"amqp={claimedElsewhere}",
+            $"management={PortAllocator.Next()}",
+            $"dist={PortAllocator.Next()}",
+            $"epmd={PortAllocator.Next()}",
+            "password=secret",
+        ]);
+
+        var broker = new AspireKv.Hosting.Broker.RabbitMqServer("messaging", folder.Path);
+
+        Assert.NotEqual(claimedElsewhere, broker.AmqpPort);
+        Assert.Equal("secret", broker.Password); // the rest of its identity is kept
+        Assert.True(PortAllocator.Claim(kept) is false, "a port this process handed out is not claimed again as a stored one");
+    }
 }

@@ -35,7 +35,21 @@ def settle(quiet=0.5, patience=60):
             last = time.time()
 
 
-settle(quiet=1.5)
+def wait_for(text, patience=60):
+    """Reads until the terminal has shown `text`."""
+    global seen
+    deadline = time.time() + patience
+    while text not in seen and time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                return
+
+
+wait_for(b"EXIT to leave")  # the greeting: the REPL has started
+settle()
 for line in lines + ["EXIT"]:
     for part in line.split("<UP>")[:-1]:
         os.write(fd, part.encode() + b"\x1b[A")

@@ -8,7 +8,9 @@
 # Prints one table: each workload's throughput and latency on etcd, on AspireKv's own API, and on
 # AspireKv's etcd API, with the ratios; then where the CPU went: CPU time per operation of each
 # process (the broker, each node, each etcd member, and the load generator), from /proc, over
-# each run. Starts everything privately and stops it again.
+# each run. Every workload spreads its clients over all three nodes of each system; Puts are also
+# run with every client on one node (etcd's leader; AspireKv's node1). Starts everything
+# privately and stops it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -82,9 +84,9 @@ ticks() { # role=pid... -> role=ticks (user + system, in clock ticks)
     echo "${entry%%=*}=$(echo "${stat##*) }" | awk '{print $12 + $13}')"
   done
 }
-run() { # system, clients, workload, extra arguments...
-  local system=$1 clients=$2 workload=$3; shift 3
-  local name="$system-$workload-$clients"
+run() { # system, clients, workload, where (all: every node; one: a single node), extra arguments...
+  local system=$1 clients=$2 workload=$3 where=$4; shift 4
+  local name="$system-$workload-$clients-$where"
   mapfile -t watched < <(roles "$system")
   ticks "${watched[@]}" >"$work/$name.before"
   /usr/bin/time -f "client=%U %S" -o "$work/$name.client" \
@@ -96,45 +98,52 @@ run() { # system, clients, workload, extra arguments...
 warm() { "${cli[@]}" bench --clients 16 --duration 3s --warmup 0s --keys 1000 --value-size 256 --workload put,get-linearizable -o json "$@" >/dev/null 2>&1; }
 warm --api etcd --targets "$etcd_targets"
 warm --targets node1,node2,node3
-for spec in "put 64" "put 1" "get-linearizable 64" "get-serializable 64"; do
+# etcd's leader, for the run in which every client talks to one node (a follower would forward).
+etcd_leader=$(ETCDCTL_API=3 etcdctl --endpoints "$etcd_targets" endpoint status -w json | /usr/bin/python3 -c '
+import json, sys
+print(next(s["Endpoint"].replace("http://", "") for s in json.load(sys.stdin) if s["Status"]["header"]["member_id"] == s["Status"]["leader"]))')
+for spec in "put 64 all" "put 1 all" "get-linearizable 64 all" "get-serializable 64 all" "put 64 one"; do
   set -- $spec
-  echo "compare-etcd: $1, $2 client(s): etcd, AspireKv, AspireKv's etcd API"
-  run etcd "$2" "$1" --api etcd --targets "$etcd_targets"
-  run aspirekv "$2" "$1" --targets node1,node2,node3
-  run aspirekv-etcd-api "$2" "$1" --api etcd --targets node1,node2,node3
+  echo "compare-etcd: $1, $2 client(s), $3 node(s): etcd, AspireKv, AspireKv's etcd API"
+  if [ "$3" = all ]; then etcd_at="$etcd_targets"; kv_at=node1,node2,node3; else etcd_at="$etcd_leader"; kv_at=node1; fi
+  run etcd "$2" "$1" "$3" --api etcd --targets "$etcd_at"
+  run aspirekv "$2" "$1" "$3" --targets "$kv_at"
+  run aspirekv-etcd-api "$2" "$1" "$3" --api etcd --targets "$kv_at"
 done
 
 /usr/bin/python3 - "$work" "$(getconf CLK_TCK)" <<'PY'
 import json, os, sys
 work, hz = sys.argv[1], int(sys.argv[2])
-runs = [("put", 64), ("put", 1), ("get-linearizable", 64), ("get-serializable", 64)]
-def load(system, workload, clients):
-    with open(os.path.join(work, f"{system}-{workload}-{clients}.json")) as f:
+runs = [("put", 64, "all"), ("put", 1, "all"), ("get-linearizable", 64, "all"), ("get-serializable", 64, "all"), ("put", 64, "one")]
+def load(system, workload, clients, where):
+    with open(os.path.join(work, f"{system}-{workload}-{clients}-{where}.json")) as f:
         return json.load(f)["results"][0]
+def label(workload, clients, where):
+    return f"{workload}, {clients} client{'s' if clients > 1 else ''}" + (", one node (etcd's leader, node1)" if where == "one" else "")
 print()
 print("| workload | etcd ops/s | AspireKv ops/s | ratio | etcd p50 / p99 ms | AspireKv p50 / p99 ms | AspireKv's etcd API ops/s | ratio |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for workload, clients in runs:
-    e, a, x = (load(s, workload, clients) for s in ("etcd", "aspirekv", "aspirekv-etcd-api"))
+for workload, clients, where in runs:
+    e, a, x = (load(s, workload, clients, where) for s in ("etcd", "aspirekv", "aspirekv-etcd-api"))
     lat = lambda r: f"{r['latencyMs']['p50']:.2f} / {r['latencyMs']['p99']:.2f}"
-    print(f"| {workload}, {clients} client{'s' if clients > 1 else ''} | {e['opsPerSecond']:,.0f} | {a['opsPerSecond']:,.0f} | {a['opsPerSecond'] / e['opsPerSecond']:.2f}x | {lat(e)} | {lat(a)} | {x['opsPerSecond']:,.0f} | {x['opsPerSecond'] / e['opsPerSecond']:.2f}x |")
+    print(f"| {label(workload, clients, where)} | {e['opsPerSecond']:,.0f} | {a['opsPerSecond']:,.0f} | {a['opsPerSecond'] / e['opsPerSecond']:.2f}x | {lat(e)} | {lat(a)} | {x['opsPerSecond']:,.0f} | {x['opsPerSecond'] / e['opsPerSecond']:.2f}x |")
 
-def cpu(system, workload, clients):
-    name = f"{system}-{workload}-{clients}"
+def cpu(system, workload, clients, where):
+    name = f"{system}-{workload}-{clients}-{where}"
     read = lambda suffix: dict(l.strip().split("=") for l in open(os.path.join(work, f"{name}.{suffix}")) if "=" in l)
     before, after = read("before"), read("after")
     used = {role: (int(after[role]) - int(before[role])) / hz for role in after if role in before}
     user, system_time = open(os.path.join(work, f"{name}.client")).read().split("=")[1].split()
     used["load generator"] = float(user) + float(system_time)
-    ops = load(system, workload, clients)["operations"]
+    ops = load(system, workload, clients, where)["operations"]
     return {role: seconds * 1e6 / ops for role, seconds in used.items()}, ops
 
 print()
 print("CPU time per operation, in microseconds (user + system, over each measured run):")
 print()
-for workload, clients in runs:
+for workload, clients, where in runs:
     for system in ("etcd", "aspirekv"):
-        per_op, ops = cpu(system, workload, clients)
+        per_op, ops = cpu(system, workload, clients, where)
         parts = ", ".join(f"{role} {us:.0f}" for role, us in sorted(per_op.items()))
-        print(f"- {workload}, {clients} client{'s' if clients > 1 else ''}, {system}: {sum(per_op.values()):.0f} in all ({parts})")
+        print(f"- {label(workload, clients, where)}, {system}: {sum(per_op.values()):.0f} in all ({parts})")
 PY

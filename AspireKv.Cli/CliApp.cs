@@ -5,7 +5,6 @@ using AspireKv.Cli.Repl;
 using AspireKv.Cli.Targeting;
 using AspireKv.Cli.Verbs;
 using AspireKv.V1;
-using Grpc.Core;
 
 namespace AspireKv.Cli;
 
@@ -223,21 +222,17 @@ internal static class CliApp
             {
                 return await verb(cli).ConfigureAwait(false);
             }
-            catch (RpcException ex)
+            catch (Exception ex) when (CliErrors.Explain(ex, cli) is { } failure)
             {
-                stderr.WriteLine($"error: {CliErrors.Describe(ex, cli)}");
-                return ExitCodes.From(ex.StatusCode);
+                stderr.WriteLine($"error: {failure.Message}");
+                return failure.ExitCode;
             }
         }
         catch (CliException ex)
         {
+            // Before there is a node to talk to: a target that cannot be resolved.
             stderr.WriteLine($"error: {ex.Message}");
             return ex.ExitCode;
-        }
-        catch (RpcException ex)
-        {
-            stderr.WriteLine($"error: {ex.StatusCode}: {ex.Status.Detail}");
-            return ExitCodes.From(ex.StatusCode);
         }
         catch (InvalidDataException ex)
         {
@@ -258,12 +253,11 @@ internal static class CliApp
             activity?.SetTag("process.exit.code", exitCode);
             return exitCode;
         }
-        catch (Exception ex) when (ex is RpcException or CliException && activity is not null)
+        catch (Exception ex) when (activity is not null && CliErrors.Explain(ex, context) is { } failure)
         {
             // The command failed: its span says why, as the dashboard's span details show.
-            var (exitCode, message) = ex is RpcException rpc ? (ExitCodes.From(rpc.StatusCode), CliErrors.Describe(rpc, context)) : (((CliException)ex).ExitCode, ex.Message);
-            activity.SetTag("process.exit.code", exitCode);
-            activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, message);
+            activity.SetTag("process.exit.code", failure.ExitCode);
+            activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, failure.Message);
             activity.AddException(ex);
             throw;
         }

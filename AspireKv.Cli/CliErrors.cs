@@ -7,6 +7,18 @@ namespace AspireKv.Cli;
 /// <summary>What a failed call says to a person: which node, what went wrong, and what to do about it.</summary>
 internal static class CliErrors
 {
+    /// <summary>
+    /// The exit code and message of a failure the CLI reports (a node's status, a
+    /// <see cref="CliException"/>, input it cannot read); null for anything else.
+    /// </summary>
+    public static (int ExitCode, string Message)? Explain(Exception error, CliContext context) => error switch
+    {
+        RpcException rpc => (ExitCodes.From(rpc.StatusCode), Describe(rpc, context)),
+        CliException cli => (cli.ExitCode, cli.Message),
+        InvalidDataException bad => (ExitCodes.Usage, bad.Message),
+        _ => null,
+    };
+
     public static string Describe(RpcException error, CliContext context)
     {
         var target = context.Target;

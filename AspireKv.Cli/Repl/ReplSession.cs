@@ -83,15 +83,11 @@ internal sealed class ReplSession(CliContext context, TextReader input, bool int
             {
                 await ExecuteAsync(parsed).ConfigureAwait(false);
             }
-            catch (RpcException ex)
+            catch (Exception ex) when (CliErrors.Explain(ex, context) is { } failure)
             {
-                Fail(ExitCodes.From(ex.StatusCode), CliErrors.Describe(ex, context));
+                Fail(failure.ExitCode, failure.Message);
             }
-            catch (CliException ex)
-            {
-                Fail(ex.ExitCode, ex.Message);
-            }
-            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidDataException)
+            catch (Exception ex) when (ex is FormatException or ArgumentException)
             {
                 Fail(ExitCodes.Usage, ex.Message);
             }

@@ -228,32 +228,17 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
     }
 
-    public Task StartResourceAsync(string name, CancellationToken cancellationToken = default)
-    {
-        var resource = GetResource(name);
-        resource.LogAction("start");
-        return resource.StartAsync(Context, cancellationToken);
-    }
+    public Task StartResourceAsync(string name, CancellationToken cancellationToken = default) =>
+        Requested(name, "start").StartAsync(Context, cancellationToken);
 
-    public Task StopResourceAsync(string name)
-    {
-        var resource = GetResource(name);
-        resource.LogAction("stop");
-        return resource.StopAsync();
-    }
+    public Task StopResourceAsync(string name) => Requested(name, "stop").StopAsync();
 
     /// <summary>Ends the resource's process at once with SIGKILL.</summary>
-    public Task KillResourceAsync(string name)
-    {
-        var resource = GetResource(name);
-        resource.LogAction("kill (SIGKILL)");
-        return resource.KillAsync();
-    }
+    public Task KillResourceAsync(string name) => Requested(name, "kill (SIGKILL)").KillAsync();
 
     public async Task RestartResourceAsync(string name, CancellationToken cancellationToken = default)
     {
-        var resource = GetResource(name);
-        resource.LogAction("restart");
+        var resource = Requested(name, "restart");
         await resource.StopAsync().ConfigureAwait(false);
         await resource.StartAsync(Context, cancellationToken).ConfigureAwait(false);
     }
@@ -286,6 +271,14 @@ public sealed class DistributedApplication : IAsyncDisposable
 
         await StopAsync().ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    /// <summary>The resource a user asked something of, with the request written to its log and the terminal.</summary>
+    private Resource Requested(string name, string action)
+    {
+        var resource = GetResource(name);
+        resource.LogAction(action);
+        return resource;
     }
 
     private async Task StartAfterDependenciesAsync(Resource resource, IReadOnlyList<Task> dependencies, CancellationToken cancellationToken)

@@ -44,7 +44,7 @@ public sealed class DistributedApplicationBuilder
             Configuration.AddInMemoryCollection(testing.Configuration);
         }
 
-        _replicas = ReadReplicas();
+        _replicas = ReadWholeNumber("Replicas", 1, 64, "--replicas must be a whole number from 1 to 64") ?? 3;
         var here = Directory.GetCurrentDirectory();
         var stateDirectory = Configuration["StateDirectory"] is { Length: > 0 } configured
             ? Path.GetFullPath(configured)
@@ -57,7 +57,7 @@ public sealed class DistributedApplicationBuilder
                 : Path.Combine(here, ".aspirekv", "endpoints.json"),
             Reset = Configuration.GetValue("Reset", false),
             DashboardEnabled = Configuration.GetValue("Dashboard:Enabled", testing is null),
-            DashboardPort = ReadDashboardPort(),
+            DashboardPort = ReadWholeNumber("Dashboard:Port", 0, 65535, "--dashboard-port must be a port number from 1 to 65535 (or 0 for any free port)"),
             ConsoleOutput = testing is null,
             Verbose = Configuration.GetValue("Verbose", false),
         };
@@ -102,30 +102,18 @@ public sealed class DistributedApplicationBuilder
         return new ResourceBuilder<T>([resource]);
     }
 
-    private int ReadReplicas()
+    /// <summary>A whole-number setting from <paramref name="min"/> to <paramref name="max"/>; null when unset; a usage error, saying <paramref name="expected"/>, otherwise.</summary>
+    private int? ReadWholeNumber(string key, int min, int max, string expected)
     {
-        var text = Configuration["Replicas"];
-        if (string.IsNullOrEmpty(text))
-        {
-            return 3;
-        }
-
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var replicas) && replicas is >= 1 and <= 64
-            ? replicas
-            : throw new UsageException($"--replicas must be a whole number from 1 to 64, not '{text}'.");
-    }
-
-    private int? ReadDashboardPort()
-    {
-        var text = Configuration["Dashboard:Port"];
+        var text = Configuration[key];
         if (string.IsNullOrEmpty(text))
         {
             return null;
         }
 
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
-            ? port
-            : throw new UsageException($"--dashboard-port must be a port number from 1 to 65535 (or 0 for any free port), not '{text}'.");
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number >= min && number <= max
+            ? number
+            : throw new UsageException($"{expected}, not '{text}'.");
     }
 
     /// <summary>Turns the friendly flags into configuration keys; everything else passes through as --Key=Value.</summary>

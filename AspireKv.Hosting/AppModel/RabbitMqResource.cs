@@ -140,8 +140,7 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         var amqp = new Uri(ConnectionString);
         try
         {
-            using var client = new System.Net.Sockets.TcpClient();
-            await client.ConnectAsync(amqp.Host, amqp.Port, cancellationToken).ConfigureAwait(false);
+            await ConnectAsync(amqp, cancellationToken).ConfigureAwait(false);
             return ResourceHealth.Healthy;
         }
         catch (System.Net.Sockets.SocketException)
@@ -175,8 +174,7 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             attempt.CancelAfter(TimeSpan.FromSeconds(5));
             try
             {
-                using var client = new System.Net.Sockets.TcpClient();
-                await client.ConnectAsync(amqp.Host, amqp.Port, attempt.Token).ConfigureAwait(false);
+                await ConnectAsync(amqp, attempt.Token).ConfigureAwait(false);
                 return;
             }
             catch (System.Net.Sockets.SocketException ex)
@@ -195,6 +193,13 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         throw new InvalidOperationException(
             $"The broker at {amqp.Scheme}://{amqp.Host}:{amqp.Port} (ConnectionStrings__{Name}) cannot be reached: {reason}; tried for {seconds} s. " +
             $"Check that it runs and that the address is right, or unset ConnectionStrings__{Name} to let the AppHost run a private broker.");
+    }
+
+    /// <summary>Opens (and closes) a TCP connection to the broker's AMQP port; throws when it cannot.</summary>
+    private static async Task ConnectAsync(Uri amqp, CancellationToken cancellationToken)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(amqp.Host, amqp.Port, cancellationToken).ConfigureAwait(false);
     }
 
     private void EnsureManaged()

@@ -156,6 +156,9 @@ public abstract class Resource
     /// <summary>Writes what a user asked of the resource (start, stop, kill, restart) to its log and the terminal.</summary>
     internal void LogAction(string action) => Log($"{Name}: {action} requested.");
 
+    /// <summary>Writes why an action a user asked for failed, as <see cref="LogAction"/> wrote the request.</summary>
+    internal void LogActionFailed(string action, Exception error) => Log($"{Name}: {action} failed: {error.Message.Split('\n')[0]}", isError: true);
+
     protected void MarkStarting()
     {
         if (State is ResourceState.Exited or ResourceState.FailedToStart && StartedAt is not null)

@@ -80,9 +80,9 @@ public static class BrokerInstaller
     public static async Task<InstallFacts> ObserveAsync(bool allowed, CancellationToken cancellationToken)
     {
         var looksAtPackagePath = RabbitMqServer.ServerScript == RabbitMqServer.PackageServerScript;
-        var hasAptGet = OnPath("apt-get");
+        var hasAptGet = ProgramPath.IsOnPath("apt-get");
         var isRoot = Environment.IsPrivilegedProcess;
-        var sudo = allowed && looksAtPackagePath && hasAptGet && !isRoot && OnPath("sudo")
+        var sudo = allowed && looksAtPackagePath && hasAptGet && !isRoot && ProgramPath.IsOnPath("sudo")
             && await SucceedsAsync(new ProcessSpec("sudo", "sudo", ["-n", "true"]), cancellationToken).ConfigureAwait(false);
         return new InstallFacts(allowed, looksAtPackagePath, hasAptGet, isRoot, sudo);
     }
@@ -101,11 +101,6 @@ public static class BrokerInstaller
                 $"Install it by hand with: {ExactCommand}, then start the AppHost again.");
         }
     }
-
-    private static bool OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Any(folder => File.Exists(Path.Combine(folder, program)));
 
     private static async Task<bool> SucceedsAsync(ProcessSpec spec, CancellationToken cancellationToken)
     {

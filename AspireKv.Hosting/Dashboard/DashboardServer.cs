@@ -192,9 +192,7 @@ public sealed class DashboardServer : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
-                    var line = new LogLine(DateTimeOffset.UtcNow, name, true, $"{name}: {action} failed: {ex.Message.Split('\n')[0]}");
-                    resource.Logs.Add(line);
-                    _app.Output?.Invoke(line);
+                    resource.LogActionFailed(action, ex);
                 }
             });
             return Results.Accepted(value: new { name, action });

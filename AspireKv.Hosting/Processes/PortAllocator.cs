@@ -17,7 +17,6 @@ public static class PortAllocator
 {
     private const int Lowest = 10_000;
     private static readonly HashSet<int> Given = [];
-    private static readonly HashSet<int> Claimed = [];
     private static readonly List<Socket> Reservations = [];
     private static readonly (int Low, int High) Range = ChooseRange();
 
@@ -26,13 +25,9 @@ public static class PortAllocator
         for (var attempt = 0; attempt < 1000; attempt++)
         {
             var port = Random.Shared.Next(Range.Low, Range.High);
-            lock (Given)
+            if (Claim(port))
             {
-                if (!Given.Contains(port) && IsFree(port) && Reserve(port))
-                {
-                    Given.Add(port);
-                    return port;
-                }
+                return port;
             }
         }
 
@@ -40,26 +35,21 @@ public static class PortAllocator
     }
 
     /// <summary>
-    /// Claims a port chosen elsewhere, such as one a broker stored from an earlier run: true when
-    /// it can be listened on and no other process has claimed it (one this process claimed before
-    /// stays its own). Being free is not enough: another process may have claimed it a moment ago
-    /// and not listen on it yet.
+    /// Takes <paramref name="port"/>, as <see cref="Next"/> takes the ports it picks; for a port
+    /// chosen elsewhere, such as one a broker stored from an earlier run. True when this process
+    /// has not handed it out yet, it can be listened on, and no other process has claimed it: being
+    /// free is not enough, since another process may have claimed it a moment ago and not listen
+    /// on it yet.
     /// </summary>
     public static bool Claim(int port)
     {
         lock (Given)
         {
-            if (Claimed.Contains(port))
-            {
-                return IsFree(port);
-            }
-
             if (Given.Contains(port) || !IsFree(port) || !Reserve(port))
             {
                 return false;
             }
 
-            Claimed.Add(port);
             Given.Add(port);
             return true;
         }

@@ -22,15 +22,9 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
         {
             return await continuation(request, context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Map(ex, context) is { } status)
+        catch (Exception ex) when (Fail(ex, context) is { } status)
         {
-            MarkSpan(status.Status);
             throw status;
-        }
-        catch (RpcException ex)
-        {
-            MarkSpan(ex.Status);
-            throw;
         }
     }
 
@@ -41,15 +35,9 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
         {
             await continuation(request, responseStream, context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Map(ex, context) is { } status)
+        catch (Exception ex) when (Fail(ex, context) is { } status)
         {
-            MarkSpan(status.Status);
             throw status;
-        }
-        catch (RpcException ex)
-        {
-            MarkSpan(ex.Status);
-            throw;
         }
     }
 
@@ -60,16 +48,26 @@ public sealed class StatusMappingInterceptor(ILogger<StatusMappingInterceptor> l
         {
             await continuation(requestStream, responseStream, context).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Map(ex, context) is { } status)
+        catch (Exception ex) when (Fail(ex, context) is { } status)
         {
-            MarkSpan(status.Status);
             throw status;
         }
-        catch (RpcException ex)
+    }
+
+    /// <summary>
+    /// The status for what a handler threw (see <see cref="Map"/>), with the call's span marked by
+    /// whichever status goes out: the mapped one, or the handler's own <see cref="RpcException"/>.
+    /// Runs as an exception filter, while the handler's span is still the current one.
+    /// </summary>
+    private RpcException? Fail(Exception exception, ServerCallContext context)
+    {
+        var mapped = Map(exception, context);
+        if ((mapped ?? exception as RpcException) is { } outgoing)
         {
-            MarkSpan(ex.Status);
-            throw;
+            MarkSpan(outgoing.Status);
         }
+
+        return mapped;
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ public sealed class LogWriter
     private readonly Func<WriterStamp> _stamp;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Channel<Command?> _queue;
+    private readonly Channel<Command> _queue;
     private readonly SemaphoreSlim _appendSlots;
     private readonly SemaphoreSlim _barrierSlots;
     private readonly Channel<bool> _barrierRequests = Channel.CreateUnbounded<bool>(new UnboundedChannelOptions { SingleReader = true });
@@ -51,9 +51,9 @@ public sealed class LogWriter
         _appendSlots = new SemaphoreSlim(options.MaxAppendsInFlight);
         _barrierSlots = new SemaphoreSlim(options.MaxBarriersInFlight);
 
-        // The queue holds proposals and wake-ups (null) for barriers; proposals are counted against
-        // the limit separately, so that a barrier can always wake the publisher.
-        _queue = Channel.CreateUnbounded<Command?>(new UnboundedChannelOptions { SingleReader = true });
+        // The queue holds proposals, counted against MaxQueuedProposals as they are queued, so that
+        // a full queue refuses a write at once instead of making it wait. Barriers take their own path.
+        _queue = Channel.CreateUnbounded<Command>(new UnboundedChannelOptions { SingleReader = true });
     }
 
     /// <summary>Turns an entry into bytes; the tests replace it to make it fail.</summary>
@@ -172,18 +172,13 @@ public sealed class LogWriter
     }
 
     /// <summary>Builds the next entry from what is queued and still waited for; null when there is nothing to send.</summary>
-    private PendingEntry? TakeEntry(ChannelReader<Command?> reader)
+    private PendingEntry? TakeEntry(ChannelReader<Command> reader)
     {
         var entry = new LogEntry { Origin = _nodeId };
         var waiters = new List<Waiter>();
         var bytes = 0;
         while (entry.Commands.Count < _options.MaxBatchCommands && bytes < _options.MaxBatchBytes && reader.TryRead(out var command))
         {
-            if (command is null)
-            {
-                continue;
-            }
-
             Interlocked.Decrement(ref _queued);
             if (_pending.TryGet(new Guid(command.Id.Span), out var waiter))
             {

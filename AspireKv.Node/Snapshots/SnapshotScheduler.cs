@@ -63,9 +63,12 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
             LastDuration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
 
             // The capture holds the apply lock (writes and reads wait); the write to disk does not.
-            logger.LogDebug(
-                "Wrote a snapshot at log offset {Offset} (revision {Revision}, {Keys} keys, {Bytes} bytes): captured in {CaptureMs:F1} ms under the apply lock, written in {WriteMs:F0} ms.",
-                capture.AppliedOffset, capture.Revision, capture.Records.Count, new FileInfo(store.Path).Length, captured.TotalMilliseconds, (System.Diagnostics.Stopwatch.GetElapsedTime(started) - captured).TotalMilliseconds);
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                logger.LogDebug(
+                    "Wrote a snapshot at log offset {Offset} (revision {Revision}, {Keys} keys, {Bytes} bytes): captured in {CaptureMs:F1} ms under the apply lock, written in {WriteMs:F0} ms.",
+                    capture.AppliedOffset, capture.Revision, capture.Records.Count, new FileInfo(store.Path).Length, captured.TotalMilliseconds, (LastDuration - captured).TotalMilliseconds);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

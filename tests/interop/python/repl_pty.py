@@ -20,12 +20,12 @@ if pid == 0:
 seen = b""
 
 
-def settle(quiet=0.5, patience=60):
-    """Reads until the terminal has been quiet for a moment: the REPL is waiting for keys."""
+def read_until(done, patience=60):
+    """Reads what the terminal shows until done(seconds it has been quiet) is true."""
     global seen
     deadline = time.time() + patience
     last = time.time()
-    while time.time() < deadline and time.time() - last < quiet:
+    while time.time() < deadline and not done(time.time() - last):
         ready, _, _ = select.select([fd], [], [], 0.05)
         if ready:
             try:
@@ -35,17 +35,14 @@ def settle(quiet=0.5, patience=60):
             last = time.time()
 
 
-def wait_for(text, patience=60):
+def settle(quiet=0.5):
+    """Reads until the terminal has been quiet for a moment: the REPL is waiting for keys."""
+    read_until(lambda idle: idle >= quiet)
+
+
+def wait_for(text):
     """Reads until the terminal has shown `text`."""
-    global seen
-    deadline = time.time() + patience
-    while text not in seen and time.time() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.05)
-        if ready:
-            try:
-                seen += os.read(fd, 65536)
-            except OSError:
-                return
+    read_until(lambda idle: text in seen)
 
 
 wait_for(b"EXIT to leave")  # the greeting: the REPL has started

@@ -20,7 +20,7 @@ public static class SnapshotLoader
 
             logger.LogInformation(
                 "Loaded the snapshot at {Path}: revision {Revision}, {Keys} keys, resuming at log offset {Offset}.",
-                store.Path, capture.Revision, capture.Records.Count, capture.AppliedOffset);
+                store.Path, capture.Revision, capture.Keys.Count, capture.AppliedOffset);
             return KvStateMachine.Restore(capture);
         }
         catch (Exception ex) when (ex is InvalidDataException or InvalidProtocolBufferException or IOException)

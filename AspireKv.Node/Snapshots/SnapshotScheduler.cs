@@ -67,7 +67,7 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
             {
                 logger.LogDebug(
                     "Wrote a snapshot at log offset {Offset} (revision {Revision}, {Keys} keys, {Bytes} bytes): captured in {CaptureMs:F1} ms under the apply lock, written in {WriteMs:F0} ms.",
-                    capture.AppliedOffset, capture.Revision, capture.Records.Count, new FileInfo(store.Path).Length, captured.TotalMilliseconds, (LastDuration - captured).TotalMilliseconds);
+                    capture.AppliedOffset, capture.Revision, capture.Keys.Count, new FileInfo(store.Path).Length, captured.TotalMilliseconds, (LastDuration - captured).TotalMilliseconds);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using AspireKv.Node.Snapshots.Wire;
 using AspireKv.Node.StateMachine;
-using AspireKv.V1;
 using Google.Protobuf;
 
 namespace AspireKv.Node.Snapshots;
@@ -27,15 +26,6 @@ public sealed class SnapshotStore(string directory)
     {
         Directory.CreateDirectory(directory);
 
-        // Key order, so that a snapshot of the same state is the same file on every node; sorted
-        // here, on the snapshot's own thread, not while the capture held the apply lock.
-        var records = capture.Records switch
-        {
-            UnorderedRecords copy => copy.Records(),
-            KeyRecord[] array => array,
-            var list => [.. list],
-        };
-        KeySpace.Sort(records);
         var temporary = Path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
         {
@@ -48,7 +38,7 @@ public sealed class SnapshotStore(string directory)
                     Revision = capture.Revision,
                     AppliedOffset = capture.AppliedOffset,
                     SkippedEntries = capture.SkippedEntries,
-                    KeyCount = capture.Records.Count,
+                    KeyCount = capture.Keys.Count,
                     NodeId = nodeId,
                     CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
                     RememberedFrom = capture.RememberedFrom,
@@ -65,9 +55,16 @@ public sealed class SnapshotStore(string directory)
                 // would allocate a buffer for each of a million keys and hash them a few bytes at a time.
                 using var output = new CodedOutputStream(body, leaveOpen: true);
                 WriteDelimited(output, header);
-                foreach (var record in records)
+
+                // In key order, so that a snapshot of the same state is the same file on every
+                // node. One message, refilled for each key over the key space's own bytes.
+                var key = new SnapshotKey();
+                foreach (var view in capture.Keys.Views())
                 {
-                    WriteDelimited(output, record.ToEntry());
+                    key.Key = UnsafeByteOperations.UnsafeWrap(view.Key);
+                    key.Value = UnsafeByteOperations.UnsafeWrap(view.Value);
+                    (key.CreateRevision, key.ModRevision, key.Version, key.Lease) = (view.CreateRevision, view.ModRevision, view.Version, view.Lease);
+                    WriteDelimited(output, key);
                 }
 
                 foreach (var lease in capture.Leases)
@@ -148,10 +145,11 @@ public sealed class SnapshotStore(string directory)
 
         file.Position = HeaderSize;
         var meta = SnapshotHeader.Parser.ParseDelimitedFrom(file);
-        var records = new List<KeyRecord>((int)meta.KeyCount);
+        var keys = new KeySpace();
         for (long i = 0; i < meta.KeyCount; i++)
         {
-            records.Add(KeyRecord.FromEntry(Entry.Parser.ParseDelimitedFrom(file)));
+            var key = SnapshotKey.Parser.ParseDelimitedFrom(file);
+            keys.Set(key.Key.Span, key.Value.Span, key.CreateRevision, key.ModRevision, key.Version, key.Lease);
         }
 
         // Format 1 kept no offsets: its ids count as applied at the snapshot's offset, and the
@@ -177,7 +175,7 @@ public sealed class SnapshotStore(string directory)
                 e.Previous is null ? null : KeyRecord.FromEntry(e.Previous)))]));
         }
 
-        return new StateCapture(meta.Revision, meta.AppliedOffset, meta.SkippedEntries, records, recent, meta.RememberedFrom, meta.LogIdentity, meta.LastEntryHash)
+        return new StateCapture(meta.Revision, meta.AppliedOffset, meta.SkippedEntries, keys.Copy(), recent, meta.RememberedFrom, meta.LogIdentity, meta.LastEntryHash)
         {
             Leases = leases,
             History = history,

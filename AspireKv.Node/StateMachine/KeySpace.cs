@@ -1,141 +1,552 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+using Google.Protobuf;
+
 namespace AspireKv.Node.StateMachine;
 
-/// <summary>The keys that exist now, each with its record, in UTF-8 byte order.</summary>
+/// <summary>A key as the key space holds it: its UTF-8 bytes, its value and its counters.</summary>
+public readonly record struct KeyView(ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value, long CreateRevision, long ModRevision, long Version, long Lease)
+{
+    /// <summary>The key as a record; its value shares the key space's bytes, which are never written over.</summary>
+    public KeyRecord ToRecord(string? key = null) => new(
+        key ?? Encoding.UTF8.GetString(Key.Span),
+        Value.IsEmpty ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(Value),
+        CreateRevision,
+        ModRevision,
+        Version,
+        Lease);
+}
+
+/// <summary>
+/// The keys that exist now, each with its value and counters, in UTF-8 byte order. Used by one
+/// thread at a time.
+/// </summary>
+/// <remarks>
+/// A million keys must fit in a few hundred megabytes and cost the garbage collector nothing, so
+/// there is no object per key:
+/// <list type="bullet">
+/// <item>keys and values are appended to large byte chunks, and bytes once written are never
+/// written over: a changed value goes to the end of the newest chunk, and a chunk that has become
+/// mostly garbage has its live entries moved on and is dropped;</item>
+/// <item>pages of plain structs, the slots, hold each key's place in the chunks and its
+/// counters;</item>
+/// <item>a hash table of slot numbers finds a key, and <see cref="OrderedSlots"/> orders
+/// them.</item>
+/// </list>
+/// A record read from the key space shares its chunk. A copy for a snapshot shares the chunks and
+/// the pages of slots and of the order, so taking one costs a few thousand references while writes
+/// wait; a shared page is copied the next time it changes.
+/// </remarks>
 public sealed class KeySpace
 {
-    // Records live in a slot array that a snapshot can copy in one block move while writes wait
-    // (a million keys in a few milliseconds); the index maps a key to its slot, and the ordered
-    // set serves ranges. A deleted key's slot is reused.
-    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
-    private readonly SortedSet<string> _order = new(Utf8KeyComparer.Instance);
-    private readonly Stack<int> _free = new();
-    private KeyRecord?[] _slots = new KeyRecord?[16];
-    private int _used;
+    /// <summary>The size chunks grow to; an entry larger than that gets a chunk of its own.</summary>
+    public const int DefaultChunkSize = 1 << 20;
 
-    public int Count => _index.Count;
+    internal const int SlotPageBits = 11; // 2,048 slots, 112 KiB: a page the collector never moves
+    internal const int SlotPageMask = (1 << SlotPageBits) - 1;
+    private const int FirstChunkSize = 4096;
+    private const int EntryHeaderSize = 12; // slot, key length, value length
 
-    public KeyRecord? Get(string key) => _index.TryGetValue(key, out var slot) ? _slots[slot] : null;
+    private readonly int _chunkSize;
+    private readonly OrderedSlots _order;
+    private readonly Stack<int> _freeChunks = new();
+    private readonly List<int> _sealed = [];
+    private Slot[][] _slotPages = [];
+    private bool[] _sharedSlotPages = [];
+    private int _usedSlots;
+    private int[] _hashes = new int[16];
+    private int[] _next = new int[16]; // the next slot + 1 in a hash chain, or in the free list; 0 for none
+    private int _freeSlot = -1;
+    private int[] _buckets = new int[16]; // slot + 1 of each chain's head; 0 for none
+    private Chunk[] _chunks = new Chunk[4];
+    private int _usedChunks;
+    private int _current = -1;
+    private int _nextChunkSize = FirstChunkSize;
+    private int _version;
+    private byte[] _scratch = new byte[256];
 
-    public void Set(KeyRecord record)
+    public KeySpace(int chunkSize = DefaultChunkSize)
     {
-        if (_index.TryGetValue(record.Key, out var slot))
-        {
-            _slots[slot] = record;
-            return;
-        }
+        _chunkSize = Math.Max(chunkSize, 64);
+        _order = new OrderedSlots(KeyOf);
+    }
 
-        if (!_free.TryPop(out slot))
+    public int Count { get; private set; }
+
+    /// <summary>Bytes held in chunks (live entries and garbage not yet reclaimed), for tests and diagnostics.</summary>
+    public long ChunkBytes
+    {
+        get
         {
-            if (_used == _slots.Length)
+            long total = 0;
+            for (var c = 0; c < _usedChunks; c++)
             {
-                Array.Resize(ref _slots, _slots.Length * 2);
+                total += _chunks[c].Data?.Length ?? 0;
             }
 
-            slot = _used++;
+            return total;
+        }
+    }
+
+    public KeyRecord? Get(string key)
+    {
+        var bytes = Utf8(key);
+        var slot = Find(bytes, Hash(bytes));
+        return slot < 0 ? null : View(SlotAt(slot), _chunks).ToRecord(key);
+    }
+
+    public void Set(KeyRecord record) =>
+        Set(Utf8(record.Key), record.Value.Span, record.CreateRevision, record.ModRevision, record.Version, record.Lease);
+
+    public void Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long createRevision, long modRevision, long version, long lease)
+    {
+        var hash = Hash(key);
+        var slot = Find(key, hash);
+        if (slot >= 0)
+        {
+            var (oldChunk, oldSize) = (SlotAt(slot).Chunk, SlotAt(slot).Size);
+            Append(slot, key, value);
+            Release(oldChunk, oldSize);
+        }
+        else
+        {
+            slot = NewSlot();
+            Append(slot, key, value);
+            _hashes[slot] = hash;
+            Link(slot);
+            _order.Insert(slot, key);
+            Count++;
+            _version++;
         }
 
-        _slots[slot] = record;
-        _index.Add(record.Key, slot);
-        _order.Add(record.Key);
+        ref var counters = ref Writable(slot);
+        (counters.CreateRevision, counters.ModRevision, counters.Version, counters.Lease) = (createRevision, modRevision, version, lease);
+        CompactSealedChunks();
     }
 
     public void Remove(string key)
     {
-        if (_index.Remove(key, out var slot))
+        var bytes = Utf8(key);
+        var hash = Hash(bytes);
+        var slot = Find(bytes, hash);
+        if (slot < 0)
         {
-            _slots[slot] = null;
-            _free.Push(slot);
-            _order.Remove(key);
+            return;
         }
+
+        Unlink(slot, hash);
+        _order.Remove(slot, bytes);
+        var (chunk, size) = (SlotAt(slot).Chunk, SlotAt(slot).Size);
+        Writable(slot) = new Slot { Chunk = -1 }; // before the release, which may move the chunk's live entries
+        _next[slot] = _freeSlot + 1;
+        _freeSlot = slot;
+        Count--;
+        _version++;
+        Release(chunk, size);
+        CompactSealedChunks();
     }
 
     /// <summary>Every record in order.</summary>
-    public IEnumerable<KeyRecord> All() => _order.Select(k => _slots[_index[k]]!);
+    public IEnumerable<KeyRecord> All() => Views(0, 0).Select(v => v.ToRecord());
 
-    /// <summary>
-    /// Every record, in no particular order, for a snapshot: one block copy of the slots, which is
-    /// all that happens while writes wait (records never change). The copy drops empty slots and
-    /// is sorted with <see cref="Sort"/> afterwards, outside any lock.
-    /// </summary>
-    public UnorderedRecords CopyUnordered()
-    {
-        var slots = new KeyRecord?[_used];
-        Array.Copy(_slots, slots, _used);
-        return new UnorderedRecords(slots, _index.Count);
-    }
-
-    /// <summary>Sorts records as the key space orders keys (a copy from <see cref="CopyUnordered"/>).</summary>
-    public static void Sort(KeyRecord[] records) =>
-        Array.Sort(records, (a, b) => Utf8KeyComparer.Instance.Compare(a.Key, b.Key));
+    /// <summary>Every key in order, without a record or a string for each.</summary>
+    public IEnumerable<KeyView> Views() => Views(0, 0);
 
     /// <summary>The records in <paramref name="range"/>, in order, starting after <paramref name="startAfter"/> when given.</summary>
     public IEnumerable<KeyRecord> InRange(KeyRange range, string? startAfter = null)
     {
         if (range.IsSingle)
         {
-            if (startAfter is null && Get(range.Start) is { } single)
-            {
-                yield return single;
-            }
-
-            yield break;
+            return startAfter is null && Get(range.Start) is { } single ? [single] : [];
         }
 
         var start = startAfter is not null && Utf8KeyComparer.Instance.Compare(startAfter, range.Start) > 0 ? startAfter : range.Start;
-        if (_order.Count == 0 || Utf8KeyComparer.Instance.Compare(start, _order.Max) > 0)
+        var (page, index) = _order.Seek(Utf8(start));
+        return InRange(page, index, range.End!, startAfter is null ? null : Encoding.UTF8.GetBytes(startAfter));
+    }
+
+    /// <summary>
+    /// Every key as it is now, for a snapshot, taken while writes wait: it shares the chunks and
+    /// the pages, so it costs a reference per page, and each shared page is copied before it next
+    /// changes here.
+    /// </summary>
+    public KeySpaceCopy Copy()
+    {
+        var pages = _slotPages[..((_usedSlots + SlotPageMask) >> SlotPageBits)];
+        Array.Fill(_sharedSlotPages, true);
+        return new KeySpaceCopy(pages, _chunks[.._usedChunks], _order.Share(), Count);
+    }
+
+    /// <summary>A key space that holds what <paramref name="copy"/> holds, and goes on from there on its own.</summary>
+    public static KeySpace FromCopy(KeySpaceCopy copy)
+    {
+        var space = new KeySpace();
+        space._slotPages = [.. copy.SlotPages];
+        space._sharedSlotPages = new bool[space._slotPages.Length];
+        Array.Fill(space._sharedSlotPages, true);
+        space._usedSlots = space._slotPages.Length << SlotPageBits;
+        space._chunks = new Chunk[Math.Max(4, copy.Chunks.Length)];
+        Array.Copy(copy.Chunks, space._chunks, copy.Chunks.Length);
+        space._usedChunks = copy.Chunks.Length;
+        space._nextChunkSize = DefaultChunkSize;
+
+        // Appends go to new chunks (_current is none): the copy's chunks may be shared with
+        // another key space, which may go on appending to one of them.
+        for (var c = 0; c < space._usedChunks; c++)
         {
-            yield break;
+            if (space._chunks[c].Data is null)
+            {
+                space._freeChunks.Push(c);
+            }
         }
 
-        foreach (var key in _order.GetViewBetween(start, _order.Max!))
+        space._hashes = new int[space._usedSlots];
+        space._next = new int[space._usedSlots];
+        space._buckets = new int[BucketCountFor(copy.Count)];
+        for (var slot = space._usedSlots - 1; slot >= 0; slot--)
         {
-            if (!range.IsBeforeEnd(key))
+            ref readonly var place = ref space.SlotAt(slot);
+            if (place.Chunk < 0 || place.KeyLength == 0)
+            {
+                // Free (a key is never empty; the room at the end of the last page was never used).
+                space._next[slot] = space._freeSlot + 1;
+                space._freeSlot = slot;
+                if (place.Chunk >= 0)
+                {
+                    space.Writable(slot).Chunk = -1;
+                }
+            }
+            else
+            {
+                space._hashes[slot] = Hash(KeyOf(place, space._chunks).Span);
+                space.Link(slot);
+            }
+        }
+
+        space._order.Load(copy.OrderPages);
+        space.Count = copy.Count;
+        return space;
+    }
+
+    internal static ReadOnlyMemory<byte> KeyOf(in Slot slot, Chunk[] chunks) =>
+        chunks[slot.Chunk].Data.AsMemory(slot.Offset + EntryHeaderSize, slot.KeyLength);
+
+    internal static KeyView View(in Slot slot, Chunk[] chunks)
+    {
+        var data = chunks[slot.Chunk].Data;
+        return new KeyView(
+            data.AsMemory(slot.Offset + EntryHeaderSize, slot.KeyLength),
+            data.AsMemory(slot.Offset + EntryHeaderSize + slot.KeyLength, slot.ValueLength),
+            slot.CreateRevision,
+            slot.ModRevision,
+            slot.Version,
+            slot.Lease);
+    }
+
+    private static int Hash(ReadOnlySpan<byte> key)
+    {
+        // Seeded per process, so that no client can choose keys that collide.
+        var hash = default(HashCode);
+        hash.AddBytes(key);
+        return hash.ToHashCode();
+    }
+
+    private static int BucketCountFor(int count) => (int)Math.Max(16, BitOperations.RoundUpToPowerOf2((uint)count));
+
+    private ref readonly Slot SlotAt(int slot) => ref _slotPages[slot >> SlotPageBits][slot & SlotPageMask];
+
+    /// <summary>The slot, to change: its page is copied first if a copy of the key space shares it.</summary>
+    private ref Slot Writable(int slot)
+    {
+        var page = slot >> SlotPageBits;
+        if (_sharedSlotPages[page])
+        {
+            _slotPages[page] = (Slot[])_slotPages[page].Clone();
+            _sharedSlotPages[page] = false;
+        }
+
+        return ref _slotPages[page][slot & SlotPageMask];
+    }
+
+    private ReadOnlySpan<byte> KeyOf(int slot) => KeyOf(SlotAt(slot), _chunks).Span;
+
+    private IEnumerable<KeyRecord> InRange(int page, int index, byte[] end, byte[]? skip)
+    {
+        foreach (var view in Views(page, index))
+        {
+            if (end.Length > 0 && view.Key.Span.SequenceCompareTo(end) >= 0)
             {
                 yield break;
             }
 
-            if (key != startAfter)
+            if (skip is null || !view.Key.Span.SequenceEqual(skip))
             {
-                yield return _slots[_index[key]]!;
+                yield return view.ToRecord();
             }
         }
+    }
+
+    /// <summary>
+    /// <paramref name="key"/>'s UTF-8 bytes, in a buffer the key space reuses: valid until the next
+    /// call (the key space is used by one thread at a time).
+    /// </summary>
+    private ReadOnlySpan<byte> Utf8(string key)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(key.Length);
+        if (_scratch.Length < max)
+        {
+            _scratch = new byte[max];
+        }
+
+        return _scratch.AsSpan(0, Encoding.UTF8.GetBytes(key, _scratch));
+    }
+
+    private IEnumerable<KeyView> Views(int page, int index)
+    {
+        var version = _version;
+        for (; page < _order.PageCount; page++, index = 0)
+        {
+            for (; index < _order.CountIn(page); index++)
+            {
+                yield return View(SlotAt(_order.At(page, index)), _chunks);
+                if (version != _version)
+                {
+                    throw new InvalidOperationException("The key space changed while its keys were being read.");
+                }
+            }
+        }
+    }
+
+    private int Find(ReadOnlySpan<byte> key, int hash)
+    {
+        for (var slot = _buckets[hash & (_buckets.Length - 1)] - 1; slot >= 0; slot = _next[slot] - 1)
+        {
+            if (_hashes[slot] == hash && KeyOf(slot).SequenceEqual(key))
+            {
+                return slot;
+            }
+        }
+
+        return -1;
+    }
+
+    private void Link(int slot)
+    {
+        ref var head = ref _buckets[_hashes[slot] & (_buckets.Length - 1)];
+        _next[slot] = head;
+        head = slot + 1;
+    }
+
+    private void Unlink(int slot, int hash)
+    {
+        ref var link = ref _buckets[hash & (_buckets.Length - 1)];
+        while (link != slot + 1)
+        {
+            link = ref _next[link - 1];
+        }
+
+        link = _next[slot];
+    }
+
+    private int NewSlot()
+    {
+        if (Count + 1 > _buckets.Length)
+        {
+            _buckets = new int[_buckets.Length * 2];
+            for (var slot = 0; slot < _usedSlots; slot++)
+            {
+                if (SlotAt(slot).Chunk >= 0)
+                {
+                    Link(slot);
+                }
+            }
+        }
+
+        if (_freeSlot >= 0)
+        {
+            var slot = _freeSlot;
+            _freeSlot = _next[slot] - 1;
+            return slot;
+        }
+
+        if (_usedSlots == _slotPages.Length << SlotPageBits)
+        {
+            _slotPages = [.. _slotPages, new Slot[1 << SlotPageBits]];
+            _sharedSlotPages = [.. _sharedSlotPages, false];
+        }
+
+        if (_usedSlots == _hashes.Length)
+        {
+            Array.Resize(ref _hashes, _hashes.Length * 2);
+            Array.Resize(ref _next, _next.Length * 2);
+        }
+
+        return _usedSlots++;
+    }
+
+    /// <summary>Writes <paramref name="slot"/>'s key and value at the end of the newest chunk (or a chunk of their own) and points the slot there.</summary>
+    private void Append(int slot, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var size = EntryHeaderSize + key.Length + value.Length;
+        int chunk;
+        if (size > _chunkSize)
+        {
+            chunk = NewChunk(size);
+        }
+        else
+        {
+            if (_current < 0 || _chunks[_current].Used + size > _chunks[_current].Data!.Length)
+            {
+                if (_current >= 0)
+                {
+                    _sealed.Add(_current);
+                }
+
+                while (_nextChunkSize < size)
+                {
+                    _nextChunkSize *= 2;
+                }
+
+                _current = NewChunk(Math.Min(_nextChunkSize, _chunkSize));
+                _nextChunkSize = Math.Min(_nextChunkSize * 2, _chunkSize);
+            }
+
+            chunk = _current;
+        }
+
+        ref var target = ref _chunks[chunk];
+        var offset = target.Used;
+        var entry = target.Data.AsSpan(offset, size);
+        BinaryPrimitives.WriteInt32LittleEndian(entry, slot);
+        BinaryPrimitives.WriteInt32LittleEndian(entry[4..], key.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(entry[8..], value.Length);
+        key.CopyTo(entry[EntryHeaderSize..]);
+        value.CopyTo(entry[(EntryHeaderSize + key.Length)..]);
+        target.Used += size;
+        target.Live += size;
+        ref var place = ref Writable(slot);
+        (place.Chunk, place.Offset, place.KeyLength, place.ValueLength) = (chunk, offset, key.Length, value.Length);
+    }
+
+    private int NewChunk(int size)
+    {
+        if (!_freeChunks.TryPop(out var chunk))
+        {
+            if (_usedChunks == _chunks.Length)
+            {
+                Array.Resize(ref _chunks, _chunks.Length * 2);
+            }
+
+            chunk = _usedChunks++;
+        }
+
+        _chunks[chunk] = new Chunk { Data = GC.AllocateUninitializedArray<byte>(size) };
+        return chunk;
+    }
+
+    /// <summary>An entry in <paramref name="chunk"/> is garbage now; a chunk that is not being appended to is compacted once a quarter of it is.</summary>
+    private void Release(int chunk, int size)
+    {
+        _chunks[chunk].Live -= size;
+        if (chunk != _current && !_sealed.Contains(chunk) && IsMostlyGarbage(chunk))
+        {
+            Compact(chunk);
+        }
+    }
+
+    private bool IsMostlyGarbage(int chunk) => _chunks[chunk].Live * 4L < _chunks[chunk].Used * 3L;
+
+    /// <summary>Compacts the chunks that filled up since the last write, if they are mostly garbage already.</summary>
+    private void CompactSealedChunks()
+    {
+        while (_sealed.Count > 0)
+        {
+            var chunk = _sealed[^1];
+            _sealed.RemoveAt(_sealed.Count - 1);
+            if (_chunks[chunk].Data is not null && IsMostlyGarbage(chunk))
+            {
+                Compact(chunk);
+            }
+        }
+    }
+
+    /// <summary>Moves <paramref name="chunk"/>'s live entries to the newest chunk and drops it. Its bytes stay as they were for whoever still reads them.</summary>
+    private void Compact(int chunk)
+    {
+        var data = _chunks[chunk].Data!;
+        var used = _chunks[chunk].Used;
+        for (var offset = 0; offset < used;)
+        {
+            var slot = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset));
+            var keyLength = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset + 4));
+            var valueLength = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset + 8));
+            if (slot < _usedSlots && SlotAt(slot).Chunk == chunk && SlotAt(slot).Offset == offset)
+            {
+                Append(slot, data.AsSpan(offset + EntryHeaderSize, keyLength), data.AsSpan(offset + EntryHeaderSize + keyLength, valueLength));
+            }
+
+            offset += EntryHeaderSize + keyLength + valueLength;
+        }
+
+        _chunks[chunk] = default;
+        _freeChunks.Push(chunk);
+    }
+
+    /// <summary>Where a key's entry is, and its counters.</summary>
+    internal struct Slot
+    {
+        public int Chunk; // -1 when the slot is free
+        public int Offset;
+        public int KeyLength;
+        public int ValueLength;
+        public long CreateRevision;
+        public long ModRevision;
+        public long Version;
+        public long Lease;
+
+        public readonly int Size => EntryHeaderSize + KeyLength + ValueLength;
+    }
+
+    internal struct Chunk
+    {
+        public byte[]? Data;
+        public int Used;
+        public int Live;
     }
 }
 
 /// <summary>
-/// A block copy of a key space's slots: its records, in no particular order, with the empty slots
-/// dropped the first time they are read (on the snapshot's thread, not under the apply lock).
+/// Every key of a key space at one moment, in key order: what a snapshot writes. It shares the
+/// key space's chunks and pages, which the key space never changes once shared, so it stays as it
+/// was while the key space moves on.
 /// </summary>
-public sealed class UnorderedRecords(KeyRecord?[] slots, int count) : IReadOnlyList<KeyRecord>
+public sealed class KeySpaceCopy
 {
-    private KeyRecord[]? _records;
+    internal KeySpaceCopy(KeySpace.Slot[][] slotPages, KeySpace.Chunk[] chunks, OrderedSlots.Page[] orderPages, int count) =>
+        (SlotPages, Chunks, OrderPages, Count) = (slotPages, chunks, orderPages, count);
 
-    public int Count => count;
+    public int Count { get; }
 
-    public KeyRecord this[int index] => Records()[index];
+    internal KeySpace.Slot[][] SlotPages { get; }
 
-    /// <summary>The records as an array of their own, which the caller may sort in place.</summary>
-    public KeyRecord[] Records()
+    internal KeySpace.Chunk[] Chunks { get; }
+
+    internal OrderedSlots.Page[] OrderPages { get; }
+
+    /// <summary>Every key, in order.</summary>
+    public IEnumerable<KeyView> Views()
     {
-        if (_records is null)
+        foreach (var page in OrderPages)
         {
-            var records = new KeyRecord[count];
-            var next = 0;
-            foreach (var record in slots)
+            for (var i = 0; i < page.Count; i++)
             {
-                if (record is not null)
-                {
-                    records[next++] = record;
-                }
+                var slot = page.Items[i];
+                yield return KeySpace.View(SlotPages[slot >> KeySpace.SlotPageBits][slot & KeySpace.SlotPageMask], Chunks);
             }
-
-            _records = records;
         }
-
-        return _records;
     }
 
-    public IEnumerator<KeyRecord> GetEnumerator() => ((IEnumerable<KeyRecord>)Records()).GetEnumerator();
-
-    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    /// <summary>Every key as a record, in order.</summary>
+    public IEnumerable<KeyRecord> Records() => Views().Select(v => v.ToRecord());
 }

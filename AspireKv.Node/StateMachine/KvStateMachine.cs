@@ -22,7 +22,7 @@ public sealed class KvStateMachine : IStateView
     /// <summary>How many recent revisions the history keeps. Part of the replicated state.</summary>
     public const int HistoryRevisions = 10_000;
 
-    private readonly KeySpace _keys = new();
+    private KeySpace _keys = new();
     private readonly LeaseTable _leases = new();
     private readonly EventHistory _history;
     private readonly DedupWindow _recent;
@@ -176,11 +176,10 @@ public sealed class KvStateMachine : IStateView
         AddNumber(Revision, number);
         AddNumber(SkippedEntries, number);
         AddNumber(_keys.Count, number);
-        foreach (var record in _keys.All())
+        foreach (var record in _keys.Views())
         {
-            var keyBytes = Encoding.UTF8.GetBytes(record.Key);
-            AddNumber(keyBytes.Length, number);
-            hash.AppendData(keyBytes);
+            AddNumber(record.Key.Length, number);
+            hash.AppendData(record.Key.Span);
             AddNumber(record.Value.Length, number);
             hash.AppendData(record.Value.Span);
             AddNumber(record.CreateRevision, number);
@@ -210,11 +209,11 @@ public sealed class KvStateMachine : IStateView
     }
 
     /// <summary>
-    /// Captures the state for a snapshot. Cheap (references to immutable records, in no particular
-    /// order), so it can be taken under the replica's lock, then sorted and written out after.
+    /// Captures the state for a snapshot. Cheap (block copies of the key space's slots and order;
+    /// its bytes are shared), so it can be taken under the replica's lock and written out after.
     /// </summary>
     public StateCapture Capture() =>
-        new(Revision, AppliedOffset, SkippedEntries, _keys.CopyUnordered(), [.. _recent.Entries], _recent.RememberedFrom, LogIdentity, LastEntryHash)
+        new(Revision, AppliedOffset, SkippedEntries, _keys.Copy(), [.. _recent.Entries], _recent.RememberedFrom, LogIdentity, LastEntryHash)
         {
             Leases = [.. _leases.All()],
             History = [.. _history.All],
@@ -239,10 +238,10 @@ public sealed class KvStateMachine : IStateView
             state._leases.Restore(lease);
         }
 
-        foreach (var record in capture.Records)
+        state._keys = KeySpace.FromCopy(capture.Keys);
+        foreach (var key in state._keys.Views().Where(k => k.Lease != 0))
         {
-            state._keys.Set(record);
-            state._leases.Attach(record.Key, record.Lease);
+            state._leases.Attach(Encoding.UTF8.GetString(key.Key.Span), key.Lease);
         }
 
         state._recent.Restore(capture.RememberedFrom, capture.RecentIds);
@@ -620,12 +619,12 @@ public sealed record ReadError(CommandOutcome Outcome, long CompactRevision, lon
 /// <summary>One page of a range read: its records, whether more follow, and how many keys the range holds in all (when counted).</summary>
 public sealed record RangePage(List<KeyRecord> Records, bool More, long Count);
 
-/// <summary>The whole replicated state at one log offset: what a snapshot holds. <see cref="Records"/> come in no particular order.</summary>
+/// <summary>The whole replicated state at one log offset: what a snapshot holds.</summary>
 public sealed record StateCapture(
     long Revision,
     long AppliedOffset,
     long SkippedEntries,
-    IReadOnlyList<KeyRecord> Records,
+    KeySpaceCopy Keys,
     IReadOnlyList<(long Offset, Guid Id)> RecentIds,
     long RememberedFrom,
     ByteString LogIdentity,

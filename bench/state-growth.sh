@@ -10,24 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys="${1:-1000000}"
-work="$(mktemp -d /tmp/aspirekv-growth.XXXXXX)"
-apphost=""
-cleanup() {
-  [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-dotnet build AspireKv.sln -c Release -v quiet -nologo >/dev/null
-cli=(dotnet "$PWD/AspireKv.Cli/bin/Release/net10.0/aspirekv.dll")
-mkdir -p "$work/apphost"
-# No dashboard (it would trace every call); nodes inherit the AppHost's environment, and this
-# makes them log each snapshot with its timings.
-(cd "$work/apphost" && exec env "Logging__LogLevel__AspireKv.Node.Snapshots=Debug" NO_COLOR=1 dotnet "$OLDPWD/AspireKv.AppHost/bin/Release/net10.0/AspireKv.AppHost.dll" --no-dashboard) >"$work/apphost.log" 2>&1 &
-apphost=$!
-for _ in $(seq 1 180); do grep -q "AspireKv is ready" "$work/apphost.log" && break; sleep 1; done
-grep -q "AspireKv is ready" "$work/apphost.log" || { tail -30 "$work/apphost.log"; exit 1; }
-export ASPIREKV_ENDPOINTS="$work/apphost/.aspirekv/endpoints.json"
+. bench/apphost.sh
+# Nodes inherit the AppHost's environment: this makes them log each snapshot with its timings.
+start_apphost aspirekv-growth "Logging__LogLevel__AspireKv.Node.Snapshots=Debug"
 endpoint() { /usr/bin/python3 -c "import json; print(json.load(open('$ASPIREKV_ENDPOINTS'))['resources']['$1']['endpoints']['$2'])"; }
 node_pid() { # the node process that listens on the node's gRPC address
   local port; port=$(endpoint "$1" grpc); port=${port##*:}
@@ -51,11 +36,12 @@ echo "Put, 64 clients, $keys keys"
 "${cli[@]}" bench --clients 64 --duration 10s --warmup 3s --keys "$keys" --value-size 100 --workload put -o json > "$work/put-1m.json"
 sleep 11 # the snapshots of that load are written
 
+# Each lone client warms up for 2 s first: its first call (connecting, compiling) takes 80-100 ms.
 echo "Stalls: a lone client's serializable Gets, and another's Puts, on node2 for 25 s (snapshots every 10 s)"
 mark=$(wc -l < "$work/apphost.log")
-"${cli[@]}" bench --clients 1 --duration 25s --warmup 0s --keys "$keys" --value-size 100 --workload get-serializable --targets node2 --no-populate -o json > "$work/lone-get.json" &
+"${cli[@]}" bench --clients 1 --duration 25s --warmup 2s --keys "$keys" --value-size 100 --workload get-serializable --targets node2 --no-populate -o json > "$work/lone-get.json" &
 lone=$!
-"${cli[@]}" bench --clients 1 --duration 25s --warmup 0s --keys "$keys" --value-size 100 --workload put --targets node2 -o json > "$work/lone-put.json"
+"${cli[@]}" bench --clients 1 --duration 25s --warmup 2s --keys "$keys" --value-size 100 --workload put --targets node2 -o json > "$work/lone-put.json"
 wait "$lone"
 echo "Snapshots written meanwhile:"
 tail -n +"$mark" "$work/apphost.log" | grep "Wrote a snapshot" | sed 's/^.*Wrote/  Wrote/' || true

@@ -31,13 +31,42 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
             await Task.Delay(interval + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * interval.TotalMilliseconds), stopping).ConfigureAwait(false);
             while (true)
             {
-                TrySave();
+                await SaveInBackground().ConfigureAwait(false);
                 await Task.Delay(NextWait(interval, LastDuration), stopping).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>
+    /// <see cref="TrySave"/> on a thread of its own at a lower CPU priority (see
+    /// <see cref="BackgroundPriority"/>), so that neither the thread pool nor the calls it serves
+    /// wait for the second of CPU a large snapshot takes.
+    /// </summary>
+    private Task SaveInBackground()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                BackgroundPriority.LowerCurrentThread();
+                TrySave();
+                done.SetResult();
+            }
+            catch (Exception ex)
+            {
+                done.SetException(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "aspirekv snapshot",
+        };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>Writes a snapshot if the replica has applied something since the last one; a replica that has faulted keeps the one it has.</summary>

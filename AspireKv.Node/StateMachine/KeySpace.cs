@@ -29,8 +29,9 @@ public readonly record struct KeyView(ReadOnlyMemory<byte> Key, ReadOnlyMemory<b
 /// <item>keys and values are appended to large byte chunks, and bytes once written are never
 /// written over: a changed value goes to the end of the newest chunk, and a chunk that has become
 /// mostly garbage has its live entries moved on and is dropped;</item>
-/// <item>pages of plain structs, the slots, hold each key's place in the chunks and its
-/// counters;</item>
+/// <item>each entry is the key, its counters as varints and the value, so that a key with a
+/// short name and value costs little more than its bytes;</item>
+/// <item>pages of slots (a chunk and an offset each) hold each key's place;</item>
 /// <item>a hash table of slot numbers finds a key, and <see cref="OrderedSlots"/> orders
 /// them.</item>
 /// </list>
@@ -43,10 +44,9 @@ public sealed class KeySpace
     /// <summary>The size chunks grow to; an entry larger than that gets a chunk of its own.</summary>
     public const int DefaultChunkSize = 1 << 20;
 
-    internal const int SlotPageBits = 11; // 2,048 slots, 112 KiB: a page the collector never moves
+    internal const int SlotPageBits = 12; // 4,096 slots, 32 KiB
     internal const int SlotPageMask = (1 << SlotPageBits) - 1;
     private const int FirstChunkSize = 4096;
-    private const int EntryHeaderSize = 12; // slot, key length, value length
 
     private readonly int _chunkSize;
     private readonly OrderedSlots _order;
@@ -103,16 +103,17 @@ public sealed class KeySpace
     {
         var hash = Hash(key);
         var slot = Find(key, hash);
+        var entry = new EntryHead(key.Length, value.Length, createRevision, modRevision, version, lease);
         if (slot >= 0)
         {
-            var (oldChunk, oldSize) = (SlotAt(slot).Chunk, SlotAt(slot).Size);
-            Append(slot, key, value);
+            var (oldChunk, oldSize) = (SlotAt(slot).Chunk - 1, EntrySize(SlotAt(slot), _chunks));
+            Append(slot, entry, key, value);
             Release(oldChunk, oldSize);
         }
         else
         {
             slot = NewSlot();
-            Append(slot, key, value);
+            Append(slot, entry, key, value);
             _hashes[slot] = hash;
             Link(slot);
             _order.Insert(slot, key);
@@ -120,8 +121,6 @@ public sealed class KeySpace
             _version++;
         }
 
-        ref var counters = ref Writable(slot);
-        (counters.CreateRevision, counters.ModRevision, counters.Version, counters.Lease) = (createRevision, modRevision, version, lease);
         CompactSealedChunks();
     }
 
@@ -137,8 +136,8 @@ public sealed class KeySpace
 
         Unlink(slot, hash);
         _order.Remove(slot, bytes);
-        var (chunk, size) = (SlotAt(slot).Chunk, SlotAt(slot).Size);
-        Writable(slot) = new Slot { Chunk = -1 }; // before the release, which may move the chunk's live entries
+        var (chunk, size) = (SlotAt(slot).Chunk - 1, EntrySize(SlotAt(slot), _chunks));
+        Writable(slot) = default; // free, before the release, which may move the chunk's live entries
         _next[slot] = _freeSlot + 1;
         _freeSlot = slot;
         Count--;
@@ -207,15 +206,10 @@ public sealed class KeySpace
         for (var slot = space._usedSlots - 1; slot >= 0; slot--)
         {
             ref readonly var place = ref space.SlotAt(slot);
-            if (place.Chunk < 0 || place.KeyLength == 0)
+            if (place.Chunk == 0)
             {
-                // Free (a key is never empty; the room at the end of the last page was never used).
                 space._next[slot] = space._freeSlot + 1;
                 space._freeSlot = slot;
-                if (place.Chunk >= 0)
-                {
-                    space.Writable(slot).Chunk = -1;
-                }
             }
             else
             {
@@ -229,19 +223,30 @@ public sealed class KeySpace
         return space;
     }
 
-    internal static ReadOnlyMemory<byte> KeyOf(in Slot slot, Chunk[] chunks) =>
-        chunks[slot.Chunk].Data.AsMemory(slot.Offset + EntryHeaderSize, slot.KeyLength);
+    internal static ReadOnlyMemory<byte> KeyOf(in Slot slot, Chunk[] chunks)
+    {
+        var data = chunks[slot.Chunk - 1].Data!;
+        var at = slot.Offset + sizeof(int);
+        var keyLength = (int)Varint.Read(data, ref at);
+        return data.AsMemory(at, keyLength);
+    }
 
     internal static KeyView View(in Slot slot, Chunk[] chunks)
     {
-        var data = chunks[slot.Chunk].Data;
-        return new KeyView(
-            data.AsMemory(slot.Offset + EntryHeaderSize, slot.KeyLength),
-            data.AsMemory(slot.Offset + EntryHeaderSize + slot.KeyLength, slot.ValueLength),
-            slot.CreateRevision,
-            slot.ModRevision,
-            slot.Version,
-            slot.Lease);
+        var data = chunks[slot.Chunk - 1].Data!;
+        var at = slot.Offset + sizeof(int);
+        var head = EntryHead.Read(data, ref at, out var keyAt);
+        return new KeyView(data.AsMemory(keyAt, head.KeyLength), data.AsMemory(at, head.ValueLength), head.CreateRevision, head.ModRevision, head.Version, head.Lease);
+    }
+
+    /// <summary>The bytes of the entry a slot points at.</summary>
+    private static int EntrySize(in Slot slot, Chunk[] chunks) => EntrySize(chunks[slot.Chunk - 1].Data!, slot.Offset);
+
+    private static int EntrySize(byte[] data, int offset)
+    {
+        var at = offset + sizeof(int);
+        var head = EntryHead.Read(data, ref at, out _);
+        return at + head.ValueLength - offset;
     }
 
     private static int Hash(ReadOnlySpan<byte> key)
@@ -356,7 +361,7 @@ public sealed class KeySpace
             _buckets = new int[_buckets.Length * 2];
             for (var slot = 0; slot < _usedSlots; slot++)
             {
-                if (SlotAt(slot).Chunk >= 0)
+                if (SlotAt(slot).Chunk > 0)
                 {
                     Link(slot);
                 }
@@ -385,10 +390,18 @@ public sealed class KeySpace
         return _usedSlots++;
     }
 
-    /// <summary>Writes <paramref name="slot"/>'s key and value at the end of the newest chunk (or a chunk of their own) and points the slot there.</summary>
-    private void Append(int slot, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    /// <summary>Writes <paramref name="slot"/>'s entry at the end of the newest chunk (or a chunk of its own) and points the slot there.</summary>
+    private void Append(int slot, in EntryHead head, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        var size = EntryHeaderSize + key.Length + value.Length;
+        var entry = Reserve(slot, sizeof(int) + head.Size);
+        BinaryPrimitives.WriteInt32LittleEndian(entry, slot);
+        var at = head.Write(entry, sizeof(int), key);
+        value.CopyTo(entry[at..]);
+    }
+
+    /// <summary>Room for an entry of <paramref name="size"/> bytes for <paramref name="slot"/>, which now points there.</summary>
+    private Span<byte> Reserve(int slot, int size)
+    {
         int chunk;
         if (size > _chunkSize)
         {
@@ -417,16 +430,10 @@ public sealed class KeySpace
 
         ref var target = ref _chunks[chunk];
         var offset = target.Used;
-        var entry = target.Data.AsSpan(offset, size);
-        BinaryPrimitives.WriteInt32LittleEndian(entry, slot);
-        BinaryPrimitives.WriteInt32LittleEndian(entry[4..], key.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(entry[8..], value.Length);
-        key.CopyTo(entry[EntryHeaderSize..]);
-        value.CopyTo(entry[(EntryHeaderSize + key.Length)..]);
         target.Used += size;
         target.Live += size;
-        ref var place = ref Writable(slot);
-        (place.Chunk, place.Offset, place.KeyLength, place.ValueLength) = (chunk, offset, key.Length, value.Length);
+        Writable(slot) = new Slot { Chunk = chunk + 1, Offset = offset };
+        return target.Data.AsSpan(offset, size);
     }
 
     private int NewChunk(int size)
@@ -479,33 +486,94 @@ public sealed class KeySpace
         for (var offset = 0; offset < used;)
         {
             var slot = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset));
-            var keyLength = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset + 4));
-            var valueLength = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(offset + 8));
-            if (slot < _usedSlots && SlotAt(slot).Chunk == chunk && SlotAt(slot).Offset == offset)
+            var size = EntrySize(data, offset);
+            if (slot < _usedSlots && SlotAt(slot).Chunk == chunk + 1 && SlotAt(slot).Offset == offset)
             {
-                Append(slot, data.AsSpan(offset + EntryHeaderSize, keyLength), data.AsSpan(offset + EntryHeaderSize + keyLength, valueLength));
+                data.AsSpan(offset, size).CopyTo(Reserve(slot, size)); // the same bytes, slot number and all
             }
 
-            offset += EntryHeaderSize + keyLength + valueLength;
+            offset += size;
         }
 
         _chunks[chunk] = default;
         _freeChunks.Push(chunk);
     }
 
-    /// <summary>Where a key's entry is, and its counters.</summary>
+    /// <summary>Where a key's entry is.</summary>
     internal struct Slot
     {
-        public int Chunk; // -1 when the slot is free
+        public int Chunk; // the chunk's index + 1; 0 when the slot is free
         public int Offset;
-        public int KeyLength;
-        public int ValueLength;
-        public long CreateRevision;
-        public long ModRevision;
-        public long Version;
-        public long Lease;
+    }
 
-        public readonly int Size => EntryHeaderSize + KeyLength + ValueLength;
+    /// <summary>
+    /// An entry's lengths and counters. In a chunk an entry is the slot number (4 bytes, for
+    /// compaction), the key's length (a varint) and the key, then the value's length and the
+    /// four counters (varints), then the value.
+    /// </summary>
+    internal readonly record struct EntryHead(int KeyLength, int ValueLength, long CreateRevision, long ModRevision, long Version, long Lease)
+    {
+        /// <summary>The bytes after the slot number.</summary>
+        public int Size =>
+            Varint.Size((ulong)KeyLength) + KeyLength + Varint.Size((ulong)ValueLength) + Varint.Size((ulong)CreateRevision)
+            + Varint.Size((ulong)ModRevision) + Varint.Size((ulong)Version) + Varint.Size((ulong)Lease) + ValueLength;
+
+        /// <summary>Reads the head at <paramref name="at"/>, which ends at the value; <paramref name="keyAt"/> is where the key starts.</summary>
+        public static EntryHead Read(byte[] data, ref int at, out int keyAt)
+        {
+            var keyLength = (int)Varint.Read(data, ref at);
+            keyAt = at;
+            at += keyLength;
+            var valueLength = (int)Varint.Read(data, ref at);
+            return new EntryHead(keyLength, valueLength, (long)Varint.Read(data, ref at), (long)Varint.Read(data, ref at), (long)Varint.Read(data, ref at), (long)Varint.Read(data, ref at));
+        }
+
+        /// <summary>Writes the head and the key at <paramref name="at"/>; returns where the value goes.</summary>
+        public int Write(Span<byte> entry, int at, ReadOnlySpan<byte> key)
+        {
+            at += Varint.Write(entry[at..], (ulong)KeyLength);
+            key.CopyTo(entry[at..]);
+            at += KeyLength;
+            at += Varint.Write(entry[at..], (ulong)ValueLength);
+            at += Varint.Write(entry[at..], (ulong)CreateRevision);
+            at += Varint.Write(entry[at..], (ulong)ModRevision);
+            at += Varint.Write(entry[at..], (ulong)Version);
+            at += Varint.Write(entry[at..], (ulong)Lease);
+            return at;
+        }
+    }
+
+    /// <summary>Unsigned LEB128, seven bits a byte, as protobuf writes them.</summary>
+    private static class Varint
+    {
+        public static int Size(ulong value) => (BitOperations.Log2(value | 1) / 7) + 1;
+
+        public static int Write(Span<byte> span, ulong value)
+        {
+            var written = 0;
+            while (value >= 0x80)
+            {
+                span[written++] = (byte)(value | 0x80);
+                value >>= 7;
+            }
+
+            span[written++] = (byte)value;
+            return written;
+        }
+
+        public static ulong Read(byte[] data, ref int at)
+        {
+            ulong value = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = data[at++];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+        }
     }
 
     internal struct Chunk

@@ -31,7 +31,8 @@ public sealed class KeySpaceTests
             {
                 var value = new byte[random.Next(10) == 0 ? random.Next(500, 1500) : random.Next(0, 120)];
                 random.NextBytes(value);
-                var record = new KeyRecord(key, ByteString.CopyFrom(value), step, step, random.Next(1, 9), random.Next(3));
+                var lease = random.Next(3) switch { 0 => 0, 1 => random.NextInt64(), _ => long.MaxValue }; // counters are varints: short and long ones
+                var record = new KeyRecord(key, ByteString.CopyFrom(value), step, (long)step << random.Next(40), random.Next(1, 9), lease);
                 space.Set(record);
                 model[key] = record;
             }

@@ -26,17 +26,23 @@ public sealed class RabbitMqServer : IAsyncDisposable
 
     private readonly string _dataRoot;
     private readonly Action<LogLine>? _output;
+    private readonly BrokerClusterIdentity? _cluster;
     private ManagedProcess? _process;
     private ManagedProcess? _epmd;
 
     /// <param name="name">The resource name, used as the log prefix (for example <c>messaging</c>).</param>
     /// <param name="dataRoot">A folder of the broker's own: its data, logs, config and HOME go under it.</param>
     /// <param name="output">Receives the broker's log lines.</param>
-    public RabbitMqServer(string name, string dataRoot, Action<LogLine>? output = null)
+    /// <param name="cluster">
+    /// For a member of a <see cref="BrokerCluster"/>: the cluster's port mapper (which the cluster
+    /// runs), Erlang cookie and password, instead of the broker's own.
+    /// </param>
+    public RabbitMqServer(string name, string dataRoot, Action<LogLine>? output = null, BrokerClusterIdentity? cluster = null)
     {
         Name = name;
         _dataRoot = Path.GetFullPath(dataRoot);
         _output = output;
+        _cluster = cluster;
         Directory.CreateDirectory(_dataRoot);
 
         // The node name, ports and password stay the same across restarts: the data folder is
@@ -46,8 +52,8 @@ public sealed class RabbitMqServer : IAsyncDisposable
         AmqpPort = state.AmqpPort;
         ManagementPort = state.ManagementPort;
         DistributionPort = state.DistributionPort;
-        EpmdPort = state.EpmdPort;
-        Password = state.Password;
+        EpmdPort = cluster?.EpmdPort ?? state.EpmdPort;
+        Password = cluster?.Password ?? state.Password;
     }
 
     public string Name { get; }
@@ -105,10 +111,26 @@ public sealed class RabbitMqServer : IAsyncDisposable
             string.Empty), cancellationToken).ConfigureAwait(false);
         await File.WriteAllTextAsync(plugins, "[rabbitmq_management].\n", cancellationToken).ConfigureAwait(false);
         var environment = BuildEnvironment();
-
-        // Start the broker's port mapper ourselves, in the foreground, so it is our child: left to
-        // the VM, epmd daemonizes and outlives the broker.
-        await StartEpmdAsync(cancellationToken).ConfigureAwait(false);
+        if (_cluster is { } cluster)
+        {
+            // Erlang nodes join only those that know the same cookie; the file must be the owner's alone.
+            var cookie = Path.Combine(environment["HOME"]!, ".erlang.cookie");
+            File.Delete(cookie);
+            await File.WriteAllTextAsync(cookie, cluster.Cookie, cancellationToken).ConfigureAwait(false);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(cookie, UnixFileMode.UserRead);
+            }
+        }
+        else
+        {
+            // Start the broker's port mapper ourselves, in the foreground, so it is our child: left
+            // to the VM, epmd daemonizes and outlives the broker. A cluster runs one for all its brokers.
+            if (_epmd is not { HasExited: false })
+            {
+                _epmd = await Epmd.StartAsync(Name, EpmdPort, _dataRoot, _output, cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         File.Delete(PidFile);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -144,12 +166,17 @@ public sealed class RabbitMqServer : IAsyncDisposable
     /// Runs <c>rabbitmqctl</c> against this broker (for example <c>set_vm_memory_high_watermark</c>
     /// or <c>join_cluster</c>), with the broker's node name, Erlang cookie and port mapper.
     /// </summary>
-    public async Task<(int ExitCode, string Output)> RunCtlAsync(TimeSpan timeout, params string[] arguments)
-    {
-        var ctl = Path.Combine(Path.GetDirectoryName(ServerScript)!, "rabbitmqctl");
-        return await ManagedProcess.RunToExitAsync(
-            new ProcessSpec($"{Name}-ctl", ctl, ["-n", NodeName, .. arguments], _dataRoot, BuildEnvironment()), timeout).ConfigureAwait(false);
-    }
+    public Task<(int ExitCode, string Output)> RunCtlAsync(TimeSpan timeout, params string[] arguments) =>
+        RunToolAsync("rabbitmqctl", timeout, arguments);
+
+    /// <summary>Runs <c>rabbitmq-streams</c> (for example <c>stream_status</c>) against this broker, as <see cref="RunCtlAsync"/> does.</summary>
+    public Task<(int ExitCode, string Output)> RunStreamsCtlAsync(TimeSpan timeout, params string[] arguments) =>
+        RunToolAsync("rabbitmq-streams", timeout, arguments);
+
+    private async Task<(int ExitCode, string Output)> RunToolAsync(string tool, TimeSpan timeout, string[] arguments) =>
+        await ManagedProcess.RunToExitAsync(
+            new ProcessSpec($"{Name}-{tool}", Path.Combine(Path.GetDirectoryName(ServerScript)!, tool), ["-n", NodeName, .. arguments], _dataRoot, BuildEnvironment()),
+            timeout).ConfigureAwait(false);
 
     /// <summary>Stops the broker gracefully (SIGTERM), killing it after a grace period, then stops its epmd.</summary>
     public async Task StopAsync(TimeSpan? grace = null)
@@ -276,33 +303,6 @@ public sealed class RabbitMqServer : IAsyncDisposable
         {
             return false;
         }
-    }
-
-    private async Task StartEpmdAsync(CancellationToken cancellationToken)
-    {
-        if (_epmd is { HasExited: false })
-        {
-            return;
-        }
-
-        var epmd = File.Exists("/usr/bin/epmd") ? "/usr/bin/epmd" : "epmd";
-        _epmd = ManagedProcess.Start(
-            new ProcessSpec($"{Name}-epmd", epmd, ["-port", EpmdPort.ToString(CultureInfo.InvariantCulture), "-address", "127.0.0.1"], _dataRoot, OwnSession: true),
-            _output);
-        for (var attempt = 0; attempt < 600 && !_epmd.HasExited; attempt++)
-        {
-            if (!PortAllocator.IsFree(EpmdPort))
-            {
-                return;
-            }
-
-            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
-        }
-
-        var output = string.Join('\n', _epmd.RecentOutput.Select(l => "  " + l.Text));
-        throw new InvalidOperationException(_epmd.HasExited
-            ? $"epmd for {Name} exited with code {_epmd.Exited.Result} instead of listening on port {EpmdPort}:\n{output}"
-            : $"epmd for {Name} did not start listening on port {EpmdPort} within 30 s.");
     }
 
     private async Task StopEpmdAsync()

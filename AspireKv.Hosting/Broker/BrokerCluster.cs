@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using AspireKv.Hosting.Processes;
+
+namespace AspireKv.Hosting.Broker;
+
+/// <summary>What the brokers of one cluster share: a port mapper, an Erlang cookie and the password.</summary>
+public sealed record BrokerClusterIdentity(int EpmdPort, string Cookie, string Password);
+
+/// <summary>
+/// Private rabbitmq-server instances joined into one RabbitMQ cluster on this machine. Each has its
+/// own node name, ports and data folder; they share one port mapper (Erlang nodes find each other
+/// through it), a generated Erlang cookie that only their folders hold, and the password. The
+/// first start joins each broker to the first; later starts find the cluster in the brokers' data
+/// and start them together.
+/// </summary>
+public sealed class BrokerCluster : IAsyncDisposable
+{
+    private readonly string _dataRoot;
+    private readonly Action<LogLine>? _output;
+    private ManagedProcess? _epmd;
+
+    /// <param name="name">The resource name; the brokers are <c>{name}-1</c> to <c>{name}-{size}</c>.</param>
+    /// <param name="dataRoot">A folder of the cluster's own; each broker's folder goes under it.</param>
+    /// <param name="size">How many brokers.</param>
+    /// <param name="output">Receives the brokers' and the port mapper's log lines.</param>
+    public BrokerCluster(string name, string dataRoot, int size, Action<LogLine>? output = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        Name = name;
+        _dataRoot = Path.GetFullPath(dataRoot);
+        _output = output;
+        Directory.CreateDirectory(_dataRoot);
+        Identity = LoadOrCreateIdentity(Path.Combine(_dataRoot, "cluster.state"));
+        Brokers = [.. Enumerable.Range(1, size).Select(i => new RabbitMqServer($"{name}-{i}", Path.Combine(_dataRoot, $"{name}-{i}"), output, Identity))];
+    }
+
+    public string Name { get; }
+
+    public BrokerClusterIdentity Identity { get; }
+
+    public IReadOnlyList<RabbitMqServer> Brokers { get; }
+
+    private string JoinedMarker => Path.Combine(_dataRoot, "joined");
+
+    /// <summary>Starts every broker and, the first time, joins them into one cluster.</summary>
+    public async Task StartAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (_epmd is not { HasExited: false })
+        {
+            _epmd = await Epmd.StartAsync(Name, Identity.EpmdPort, _dataRoot, _output, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (File.Exists(JoinedMarker))
+        {
+            // Clustered brokers wait at boot for the peers they last saw running: start them together.
+            await Task.WhenAll(Brokers.Select(b => b.StartAsync(timeout, cancellationToken))).ConfigureAwait(false);
+            return;
+        }
+
+        var first = Brokers[0];
+        await first.StartAsync(timeout, cancellationToken).ConfigureAwait(false);
+        foreach (var broker in Brokers.Skip(1))
+        {
+            await broker.StartAsync(timeout, cancellationToken).ConfigureAwait(false);
+            await CtlAsync(broker, timeout, "stop_app").ConfigureAwait(false);
+            await CtlAsync(broker, timeout, "join_cluster", first.NodeName).ConfigureAwait(false);
+            await CtlAsync(broker, timeout, "start_app").ConfigureAwait(false);
+        }
+
+        await File.WriteAllTextAsync(JoinedMarker, string.Join('\n', Brokers.Select(b => b.NodeName)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops every broker (the last one started first), then the port mapper.</summary>
+    public async Task StopAsync()
+    {
+        foreach (var broker in Brokers.Reverse())
+        {
+            await broker.StopAsync().ConfigureAwait(false);
+        }
+
+        if (_epmd is { } epmd)
+        {
+            await epmd.DisposeAsync().ConfigureAwait(false);
+            _epmd = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private static async Task CtlAsync(RabbitMqServer broker, TimeSpan timeout, params string[] arguments)
+    {
+        var (exitCode, output) = await broker.RunCtlAsync(timeout, arguments).ConfigureAwait(false);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)} failed for {broker.Name} (exit code {exitCode}):\n{output}");
+        }
+    }
+
+    /// <summary>The cluster's port, cookie and password, kept in its folder so that a restart finds the same cluster.</summary>
+    private static BrokerClusterIdentity LoadOrCreateIdentity(string path)
+    {
+        var values = File.Exists(path)
+            ? File.ReadAllLines(path).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1])
+            : [];
+        var identity = new BrokerClusterIdentity(
+            values.TryGetValue("epmd", out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out var port) && PortAllocator.Claim(port) ? port : PortAllocator.Next(),
+            values.GetValueOrDefault("cookie") ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(20)),
+            values.GetValueOrDefault("password") ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+        File.WriteAllLines(path, [$"epmd={identity.EpmdPort}", $"cookie={identity.Cookie}", $"password={identity.Password}"]);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite); // the cookie is a secret
+        }
+
+        return identity;
+    }
+}

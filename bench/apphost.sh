@@ -1,23 +1,29 @@
-# Sourced by the bench scripts: builds Release and runs the AppHost (no dashboard, which would
-# trace every call) in a temporary folder that is removed, with the AppHost, on exit.
+# Sourced by the bench scripts, from the repository's root:
 #
-#   . bench/apphost.sh
-#   start_apphost <temp-folder-prefix> [VAR=value ...]   # nodes inherit the AppHost's environment
+#   . bench/apphost.sh <temp-folder-prefix>
+#   build_release                        # sets cli (the aspirekv command)
+#   start_apphost [VAR=value ...]        # nodes inherit the AppHost's environment
 #
-# Sets: work (the folder), apphost (its pid), cli (the aspirekv command), ASPIREKV_ENDPOINTS.
-work=""
+# Makes a temporary folder (work); runs the AppHost there (Release, no dashboard, which would
+# trace every call) and sets ASPIREKV_ENDPOINTS. On exit it stops the AppHost and every pid the
+# script added to pids, and removes the folder.
+work="$(mktemp -d "/tmp/$1.XXXXXX")"
 apphost=""
+pids=()
 cleanup() {
   [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
-  [ -n "$work" ] && rm -rf "$work"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
-start_apphost() {
-  local prefix="$1"; shift
-  work="$(mktemp -d "/tmp/$prefix.XXXXXX")"
+build_release() {
   dotnet build AspireKv.sln -c Release -v quiet -nologo >/dev/null
   cli=(dotnet "$PWD/AspireKv.Cli/bin/Release/net10.0/aspirekv.dll")
+}
+
+start_apphost() {
   mkdir -p "$work/apphost"
   (cd "$work/apphost" && exec env "$@" NO_COLOR=1 dotnet "$OLDPWD/AspireKv.AppHost/bin/Release/net10.0/AspireKv.AppHost.dll" --no-dashboard) >"$work/apphost.log" 2>&1 &
   apphost=$!

@@ -14,16 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
-work="$(mktemp -d /tmp/aspirekv-compare.XXXXXX)"
-pids=()
-apphost=""
-cleanup() {
-  [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/apphost.sh aspirekv-compare
 
 if ! command -v etcd >/dev/null 2>&1; then
   echo "compare-etcd: installing Debian's etcd-server (its service stays stopped)"
@@ -36,8 +27,7 @@ if ! command -v etcd >/dev/null 2>&1; then
 fi
 
 echo "compare-etcd: building (Release)"
-dotnet build AspireKv.sln -c Release -v quiet -nologo >/dev/null
-cli=(dotnet "$PWD/AspireKv.Cli/bin/Release/net10.0/aspirekv.dll")
+build_release
 
 # A 3-member etcd on loopback, on ports nobody else uses here.
 base=$(( 40000 + (RANDOM % 500) * 10 ))
@@ -57,12 +47,7 @@ for _ in $(seq 1 60); do ETCDCTL_API=3 etcdctl --endpoints "$etcd_targets" endpo
 echo "compare-etcd: etcd $(etcd --version | head -1 | awk '{print $3}') at $etcd_targets"
 
 # The AppHost, in a folder of its own.
-mkdir -p "$work/apphost"
-(cd "$work/apphost" && exec dotnet "$OLDPWD/AspireKv.AppHost/bin/Release/net10.0/AspireKv.AppHost.dll" --no-dashboard) >"$work/apphost.log" 2>&1 &
-apphost=$!
-for _ in $(seq 1 180); do grep -q "AspireKv is ready" "$work/apphost.log" && break; sleep 1; done
-grep -q "AspireKv is ready" "$work/apphost.log" || { tail -30 "$work/apphost.log"; exit 1; }
-export ASPIREKV_ENDPOINTS="$work/apphost/.aspirekv/endpoints.json"
+start_apphost
 echo "compare-etcd: AspireKv ready (3 nodes)"
 
 # The processes whose CPU time is counted, as role=pid: the etcd members, the broker's Erlang VM, the nodes.

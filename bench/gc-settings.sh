@@ -8,8 +8,9 @@
 # nodes' RSS at each step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. bench/apphost.sh
-start_apphost aspirekv-gc "$@"
+. bench/apphost.sh aspirekv-gc
+build_release
+start_apphost "$@"
 nodes=()
 for pid in $(pgrep -f AspireKv.Node.dll); do # this AppHost's nodes: their data is under its folder
   tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -q "^Node__DataPath=$work/apphost/" && nodes+=("$pid")

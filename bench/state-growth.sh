@@ -10,9 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys="${1:-1000000}"
-. bench/apphost.sh
+. bench/apphost.sh aspirekv-growth
+build_release
 # Nodes inherit the AppHost's environment: this makes them log each snapshot with its timings.
-start_apphost aspirekv-growth "Logging__LogLevel__AspireKv.Node.Snapshots=Debug"
+start_apphost "Logging__LogLevel__AspireKv.Node.Snapshots=Debug"
 endpoint() { /usr/bin/python3 -c "import json; print(json.load(open('$ASPIREKV_ENDPOINTS'))['resources']['$1']['endpoints']['$2'])"; }
 node_pid() { # the node process that listens on the node's gRPC address
   local port; port=$(endpoint "$1" grpc); port=${port##*:}

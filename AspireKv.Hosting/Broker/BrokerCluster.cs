@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using AspireKv.Hosting.Processes;
 
@@ -46,10 +45,7 @@ public sealed class BrokerCluster : IAsyncDisposable
     /// <summary>Starts every broker and, the first time, joins them into one cluster.</summary>
     public async Task StartAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        if (_epmd is not { HasExited: false })
-        {
-            _epmd = await Epmd.StartAsync(Name, Identity.EpmdPort, _dataRoot, _output, cancellationToken).ConfigureAwait(false);
-        }
+        _epmd = await Epmd.EnsureAsync(_epmd, Name, Identity.EpmdPort, _dataRoot, _output, cancellationToken).ConfigureAwait(false);
 
         if (File.Exists(JoinedMarker))
         {
@@ -100,11 +96,9 @@ public sealed class BrokerCluster : IAsyncDisposable
     /// <summary>The cluster's port, cookie and password, kept in its folder so that a restart finds the same cluster.</summary>
     private static BrokerClusterIdentity LoadOrCreateIdentity(string path)
     {
-        var values = File.Exists(path)
-            ? File.ReadAllLines(path).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1])
-            : [];
+        var values = StateFile.Read(path);
         var identity = new BrokerClusterIdentity(
-            values.TryGetValue("epmd", out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out var port) && PortAllocator.Claim(port) ? port : PortAllocator.Next(),
+            StateFile.KeptPort(values, "epmd"),
             values.GetValueOrDefault("cookie") ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(20)),
             values.GetValueOrDefault("password") ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
         File.WriteAllLines(path, [$"epmd={identity.EpmdPort}", $"cookie={identity.Cookie}", $"password={identity.Password}"]);

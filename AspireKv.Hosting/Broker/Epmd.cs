@@ -9,9 +9,17 @@ namespace AspireKv.Hosting.Broker;
 /// </summary>
 internal static class Epmd
 {
-    /// <summary>Starts epmd on <paramref name="port"/> (loopback only) and waits until it listens.</summary>
-    public static async Task<ManagedProcess> StartAsync(string name, int port, string folder, Action<LogLine>? output, CancellationToken cancellationToken)
+    /// <summary>
+    /// <paramref name="running"/> while it still runs; otherwise starts epmd on <paramref name="port"/>
+    /// (loopback only) and waits until it listens.
+    /// </summary>
+    public static async Task<ManagedProcess> EnsureAsync(ManagedProcess? running, string name, int port, string folder, Action<LogLine>? output, CancellationToken cancellationToken)
     {
+        if (running is { HasExited: false })
+        {
+            return running;
+        }
+
         var program = File.Exists("/usr/bin/epmd") ? "/usr/bin/epmd" : "epmd";
         var epmd = ManagedProcess.Start(
             new ProcessSpec($"{name}-epmd", program, ["-port", port.ToString(CultureInfo.InvariantCulture), "-address", "127.0.0.1"], folder, OwnSession: true),

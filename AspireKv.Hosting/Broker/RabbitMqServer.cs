@@ -126,10 +126,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
         {
             // Start the broker's port mapper ourselves, in the foreground, so it is our child: left
             // to the VM, epmd daemonizes and outlives the broker. A cluster runs one for all its brokers.
-            if (_epmd is not { HasExited: false })
-            {
-                _epmd = await Epmd.StartAsync(Name, EpmdPort, _dataRoot, _output, cancellationToken).ConfigureAwait(false);
-            }
+            _epmd = await Epmd.EnsureAsync(_epmd, Name, EpmdPort, _dataRoot, _output, cancellationToken).ConfigureAwait(false);
         }
 
         File.Delete(PidFile);
@@ -319,15 +316,8 @@ public sealed class RabbitMqServer : IAsyncDisposable
     {
         public static BrokerState LoadOrCreate(string path)
         {
-            var values = File.Exists(path)
-                ? File.ReadAllLines(path).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1])
-                : [];
-
-            // A port kept from an earlier run is reused while it is free and nobody else has claimed it, and replaced otherwise.
-            int Port(string key) => values.TryGetValue(key, out var text) && int.TryParse(text, CultureInfo.InvariantCulture, out var port) && PortAllocator.Claim(port)
-                ? port
-                : PortAllocator.Next();
-
+            var values = StateFile.Read(path);
+            int Port(string key) => StateFile.KeptPort(values, key);
             var state = new BrokerState(
                 values.GetValueOrDefault("node") ?? $"aspirekv-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}@localhost",
                 Port("amqp"),

@@ -25,7 +25,6 @@ public sealed class SnapshotStore(string directory)
     public void Save(StateCapture capture, string nodeId)
     {
         Directory.CreateDirectory(directory);
-
         var temporary = Path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
         {

@@ -209,8 +209,8 @@ public sealed class KvStateMachine : IStateView
     }
 
     /// <summary>
-    /// Captures the state for a snapshot. Cheap (block copies of the key space's slots and order;
-    /// its bytes are shared), so it can be taken under the replica's lock and written out after.
+    /// Captures the state for a snapshot. Cheap (the key space's copy shares its bytes and pages,
+    /// see <see cref="KeySpace.Copy"/>), so it can be taken under the replica's lock and written out after.
     /// </summary>
     public StateCapture Capture() =>
         new(Revision, AppliedOffset, SkippedEntries, _keys.Copy(), [.. _recent.Entries], _recent.RememberedFrom, LogIdentity, LastEntryHash)

@@ -58,8 +58,9 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
         return new BenchReport(options, targets, results, sampled ? lag : null);
     }
 
+    /// <summary>The broker to measure; of a cluster's list (comma-separated URIs), the first.</summary>
     private string ResolveBroker() =>
-        options.BrokerConnectionString
+        options.BrokerConnectionString?.Split(',', StringSplitOptions.TrimEntries)[0]
         ?? throw new CliException(ExitCodes.Usage, "--baseline broker needs the broker: run it next to an AppHost (its endpoints file names the broker) or pass --broker amqp://user:pass@host:port.");
 
     private Task<WorkloadResult> RunWorkloadAsync(OperationKind kind, string[] keys, ByteString[] keyBytes, ByteString value, TimeSpan duration, long operations, CancellationToken cancellationToken) =>

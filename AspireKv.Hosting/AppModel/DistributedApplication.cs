@@ -37,7 +37,7 @@ public sealed class DistributedApplication : IAsyncDisposable
         foreach (var resource in resources)
         {
             resource.Output = line => Output?.Invoke(line);
-            resource.EchoOutput = options.Verbose || resource is not RabbitMqResource;
+            resource.EchoOutput = options.Verbose || resource is not (RabbitMqResource or BrokerResource);
         }
 
         Output = _console is null ? null : _console.Write;

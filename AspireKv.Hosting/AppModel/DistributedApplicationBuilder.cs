@@ -16,6 +16,8 @@ public sealed class DistributedApplicationBuilder
 
         Options:
           --replicas N          how many nodes to run (default 3; also the Replicas setting)
+          --brokers N           run the broker as a RabbitMQ cluster of N private brokers (default 1;
+                                also the Brokers setting; WithClusterSize in Program.cs overrides it)
           --state-dir PATH      where the broker and the nodes keep their data (default .aspirekv/state)
           --reset               delete that state before starting
           --no-dashboard        do not serve the dashboard
@@ -26,11 +28,13 @@ public sealed class DistributedApplicationBuilder
           --help                show this
 
         An existing broker instead of a private one: ConnectionStrings__messaging=amqp://user:pass@host:5672
+        (an existing cluster: one URI per broker, separated by commas)
         """;
 
     private readonly List<Resource> _resources = [];
     private readonly Assembly _appHost;
     private readonly int _replicas;
+    private readonly int _brokers;
 
     internal DistributedApplicationBuilder(string[] args, Assembly appHost, TestingOverrides? testing)
     {
@@ -45,6 +49,7 @@ public sealed class DistributedApplicationBuilder
         }
 
         _replicas = ReadWholeNumber("Replicas", 1, 64, "--replicas must be a whole number from 1 to 64") ?? 3;
+        _brokers = ReadWholeNumber("Brokers", 1, 9, "--brokers must be a whole number from 1 to 9") ?? 1;
         var here = Directory.GetCurrentDirectory();
         var stateDirectory = Configuration["StateDirectory"] is { Length: > 0 } configured
             ? Path.GetFullPath(configured)
@@ -69,8 +74,11 @@ public sealed class DistributedApplicationBuilder
 
     public IReadOnlyList<Resource> Resources => _resources;
 
-    /// <summary>A RabbitMQ broker: an existing one, a private rabbitmq-server, or a container.</summary>
-    public ResourceBuilder<RabbitMqResource> AddRabbitMQ(string name) => Add(new RabbitMqResource(name));
+    /// <summary>
+    /// A RabbitMQ broker: an existing one, a private rabbitmq-server, or a container; a cluster of
+    /// private brokers when the <c>Brokers</c> setting (<c>--brokers N</c>) says so.
+    /// </summary>
+    public ResourceBuilder<RabbitMqResource> AddRabbitMQ(string name) => Add(new RabbitMqResource(name) { ClusterSize = _brokers });
 
     /// <summary>
     /// <paramref name="count"/> AspireKv nodes named <c>{prefix}1</c>…; without a count, as many as
@@ -88,7 +96,24 @@ public sealed class DistributedApplicationBuilder
         return new ResourceBuilder<NodeResource>(nodes);
     }
 
-    public DistributedApplication Build() => new(Options, Configuration, _resources, _appHost);
+    /// <summary>
+    /// The application, with each broker cluster's brokers added as child resources after it
+    /// (unless the connection string names an existing broker, which the AppHost does not run).
+    /// </summary>
+    public DistributedApplication Build()
+    {
+        var resources = new List<Resource>();
+        foreach (var resource in _resources)
+        {
+            resources.Add(resource);
+            if (resource is RabbitMqResource { ClusterSize: > 1 } cluster && string.IsNullOrEmpty(Configuration.GetConnectionStringValue(cluster.Name)))
+            {
+                resources.AddRange(cluster.CreateBrokers());
+            }
+        }
+
+        return new DistributedApplication(Options, Configuration, resources, _appHost);
+    }
 
     private ResourceBuilder<T> Add<T>(T resource)
         where T : Resource
@@ -130,6 +155,9 @@ public sealed class DistributedApplicationBuilder
                     throw new UsageException(null);
                 case "--replicas":
                     translated.Add($"--Replicas={Value()}");
+                    break;
+                case "--brokers":
+                    translated.Add($"--Brokers={Value()}");
                     break;
                 case "--state-dir":
                     translated.Add($"--StateDirectory={Value()}");

@@ -21,17 +21,35 @@ public enum BrokerSource
 /// when that is set, otherwise it is a private rabbitmq-server, otherwise a container where Docker
 /// answers. With none of them it installs rabbitmq-server with apt (as root or through sudo without
 /// a password) unless <c>--no-broker-install</c> says not to; where it cannot, it stops and says how to get one.
+/// With a cluster size above one (<see cref="RabbitMqResourceExtensions.WithClusterSize"/>, or
+/// <c>--brokers N</c>) it is N private rabbitmq-server instances joined into one RabbitMQ cluster,
+/// each shown as a child resource (<c>messaging-1</c>...), and its connection string lists them all.
 /// </summary>
 public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
 {
     private RabbitMqServer? _server;
     private RabbitMqContainer? _container;
+    private BrokerCluster? _cluster;
     private string? _existing;
+    private List<BrokerResource> _brokers = [];
 
     public BrokerSource? Source { get; private set; }
 
-    /// <summary>The broker's AMQP URI, once it has been resolved.</summary>
+    /// <summary>How many brokers run as one cluster; 1 (the default) is a lone broker.</summary>
+    public int ClusterSize { get; internal set; } = 1;
+
+    /// <summary>The brokers of the cluster, as child resources; empty for a lone broker or an existing one.</summary>
+    public IReadOnlyList<BrokerResource> Brokers => _brokers;
+
+    /// <summary>The cluster's servers, once it has been created.</summary>
+    internal IReadOnlyList<RabbitMqServer>? ClusterServers => _cluster?.Brokers;
+
+    /// <summary>
+    /// The broker's AMQP URI, once it has been resolved; for a cluster, every broker's URI,
+    /// separated by commas (the form an AspireKv node reads as <c>ConnectionStrings__messaging</c>).
+    /// </summary>
     public string ConnectionString => _existing ?? _server?.ConnectionString ?? _container?.ConnectionString
+        ?? (_cluster is { } cluster ? string.Join(',', cluster.Brokers.Select(b => b.ConnectionString)) : null)
         ?? throw new InvalidOperationException($"{Name} has not started yet.");
 
     public Uri? ManagementUrl => _server?.ManagementUrl ?? _container?.ManagementUrl;
@@ -45,7 +63,7 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             var endpoints = new Dictionary<string, Uri>();
             if (_existing is not null || _server is not null || _container is not null)
             {
-                var amqp = new Uri(ConnectionString);
+                var amqp = new Uri(ConnectionString.Split(',')[0]);
                 endpoints["amqp"] = new Uri($"{amqp.Scheme}://{amqp.Host}:{amqp.Port}");
             }
 
@@ -70,6 +88,12 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
                     Log($"Using the existing broker at {Endpoints["amqp"]} (from ConnectionStrings:{Name}).");
                     await WaitReachableAsync(context.Configuration.GetValue("Broker:ReachTimeoutSeconds", 30), cancellationToken).ConfigureAwait(false);
                     break;
+                case BrokerSource.LocalServer when _cluster is not null:
+                    await _cluster.StartAsync(TimeSpan.FromSeconds(180), cancellationToken).ConfigureAwait(false);
+                    Log($"{Name} is a cluster of {ClusterSize} brokers: {string.Join(", ", _cluster.Brokers.Select(b => b.NodeName))}.");
+                    MarkRunning();
+                    _brokers.ForEach(b => b.MarkStartedByCluster());
+                    return;
                 case BrokerSource.LocalServer:
                     await _server!.StartAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
                     Pid = _server.Pid;
@@ -101,6 +125,12 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             await _server.StopAsync().ConfigureAwait(false);
         }
 
+        if (_cluster is not null)
+        {
+            await _cluster.StopAsync().ConfigureAwait(false);
+            _brokers.ForEach(b => b.MarkEndedByCluster("stopped with the cluster"));
+        }
+
         if (_container is not null)
         {
             await _container.StopAsync().ConfigureAwait(false);
@@ -122,6 +152,13 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             await _container.KillAsync().ConfigureAwait(false);
         }
 
+        if (_cluster is not null)
+        {
+            await Task.WhenAll(_cluster.Brokers.Select(b => b.KillAsync())).ConfigureAwait(false);
+            await _cluster.StopAsync().ConfigureAwait(false); // and its port mapper
+            _brokers.ForEach(b => b.MarkEndedByCluster("killed with the cluster"));
+        }
+
         MarkExited("killed");
     }
 
@@ -137,16 +174,64 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             return ResourceHealth.Unhealthy;
         }
 
-        var amqp = new Uri(ConnectionString);
+        if (_cluster is not null)
+        {
+            // Healthy with every broker up; degraded while a majority still is (the stream takes writes).
+            var up = 0;
+            foreach (var broker in _cluster.Brokers.Where(b => b.IsRunning))
+            {
+                up += await ProbeAsync(broker.AmqpPort, cancellationToken).ConfigureAwait(false) == ResourceHealth.Healthy ? 1 : 0;
+            }
+
+            return up == ClusterSize ? ResourceHealth.Healthy : up > ClusterSize / 2 ? ResourceHealth.Degraded : ResourceHealth.Unhealthy;
+        }
+
+        return await ProbeAsync(new Uri(ConnectionString).Port, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The broker that leads <paramref name="stream"/> (the one that writes it and replicates it to
+    /// the others), as the cluster reports it; null when no running broker can say.
+    /// </summary>
+    public async Task<BrokerResource?> GetStreamLeaderAsync(string stream = "aspirekv.log")
+    {
+        foreach (var broker in _brokers.Where(b => b.Server is { IsRunning: true }))
+        {
+            var (exitCode, output) = await broker.Server!.RunCtlAsync(TimeSpan.FromSeconds(30), "list_queues", "name", "leader", "--no-table-headers", "--quiet").ConfigureAwait(false);
+            if (exitCode != 0)
+            {
+                continue;
+            }
+
+            var leader = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(line => line.Split('\t', StringSplitOptions.TrimEntries))
+                .FirstOrDefault(columns => columns.Length == 2 && columns[0] == stream)?[1];
+            return _brokers.FirstOrDefault(b => b.NodeName == leader);
+        }
+
+        return null;
+    }
+
+    /// <summary>Healthy when the broker's AMQP port on loopback takes a TCP connection.</summary>
+    internal static async Task<ResourceHealth> ProbeAsync(int port, CancellationToken cancellationToken)
+    {
         try
         {
-            await ConnectAsync(amqp, cancellationToken).ConfigureAwait(false);
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync("127.0.0.1", port, cancellationToken).ConfigureAwait(false);
             return ResourceHealth.Healthy;
         }
         catch (System.Net.Sockets.SocketException)
         {
             return ResourceHealth.Unhealthy;
         }
+    }
+
+    /// <summary>The cluster's brokers as child resources, declared when the application is built.</summary>
+    internal IReadOnlyList<BrokerResource> CreateBrokers()
+    {
+        _brokers = [.. Enumerable.Range(0, ClusterSize).Select(i => new BrokerResource(this, i))];
+        return _brokers;
     }
 
     /// <summary>Stops the container or the server and gives its ports back; called when the application ends.</summary>
@@ -160,38 +245,42 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
     }
 
     /// <summary>
-    /// An existing broker must accept connections within a bounded time; otherwise the AppHost
-    /// fails with one message instead of starting nodes that retry for ever.
+    /// An existing broker (for a list, any one of them) must accept connections within a bounded
+    /// time; otherwise the AppHost fails with one message instead of starting nodes that retry for ever.
     /// </summary>
     private async Task WaitReachableAsync(int seconds, CancellationToken cancellationToken)
     {
-        var amqp = new Uri(ConnectionString);
+        var brokers = ConnectionString.Split(',', StringSplitOptions.TrimEntries).Select(u => new Uri(u)).ToList();
         var deadline = DateTimeOffset.UtcNow.AddSeconds(seconds);
-        string reason;
+        var reason = string.Empty;
         do
         {
-            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            attempt.CancelAfter(TimeSpan.FromSeconds(5));
-            try
+            foreach (var broker in brokers)
             {
-                await ConnectAsync(amqp, attempt.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (System.Net.Sockets.SocketException ex)
-            {
-                reason = ex.Message;
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                reason = "no answer within 5 s";
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                attempt.CancelAfter(TimeSpan.FromSeconds(5));
+                try
+                {
+                    await ConnectAsync(broker, attempt.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (System.Net.Sockets.SocketException ex)
+                {
+                    reason = ex.Message;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    reason = "no answer within 5 s";
+                }
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         }
         while (DateTimeOffset.UtcNow < deadline);
 
+        var where = string.Join(", ", brokers.Select(amqp => $"{amqp.Scheme}://{amqp.Host}:{amqp.Port}"));
         throw new InvalidOperationException(
-            $"The broker at {amqp.Scheme}://{amqp.Host}:{amqp.Port} (ConnectionStrings__{Name}) cannot be reached: {reason}; tried for {seconds} s. " +
+            $"The broker at {where} (ConnectionStrings__{Name}) cannot be reached: {reason}; tried for {seconds} s. " +
             $"Check that it runs and that the address is right, or unset ConnectionStrings__{Name} to let the AppHost run a private broker.");
     }
 
@@ -224,12 +313,25 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             return;
         }
 
-        if (!RabbitMqServer.IsInstalled && !RabbitMqContainer.EngineAnswers())
+        if (!RabbitMqServer.IsInstalled && (ClusterSize > 1 || !RabbitMqContainer.EngineAnswers()))
         {
             await InstallAsync(context, cancellationToken).ConfigureAwait(false);
         }
 
-        if (RabbitMqServer.IsInstalled)
+        if (ClusterSize > 1)
+        {
+            if (!RabbitMqServer.IsInstalled)
+            {
+                throw new InvalidOperationException(
+                    $"A cluster of {ClusterSize} brokers for '{Name}' runs private rabbitmq-server instances, and rabbitmq-server is not installed. " +
+                    $"Install it ({BrokerInstaller.ExactCommand}), run one broker (no --brokers, or WithClusterSize(1)), " +
+                    $"or point at an existing cluster: ConnectionStrings__{Name}=amqp://user:pass@host1:5672,amqp://user:pass@host2:5672,...");
+            }
+
+            _cluster = new BrokerCluster(Name, Path.Combine(context.StateDirectory, Name), ClusterSize, LogOutput);
+            Source = BrokerSource.LocalServer;
+        }
+        else if (RabbitMqServer.IsInstalled)
         {
             _server = new RabbitMqServer(Name, Path.Combine(context.StateDirectory, Name), LogOutput);
             Source = BrokerSource.LocalServer;
@@ -260,6 +362,24 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             "Its system service stays stopped; the AppHost runs a private instance. Turn this off with --no-broker-install.");
         await BrokerInstaller.InstallAsync(Name, plan, Log, cancellationToken).ConfigureAwait(false);
         Log("rabbitmq-server is installed.");
+    }
+}
+
+/// <summary>How the broker resource is declared.</summary>
+public static class RabbitMqResourceExtensions
+{
+    /// <summary>
+    /// Runs the broker as <paramref name="brokers"/> private rabbitmq-server instances joined into
+    /// one RabbitMQ cluster; the nodes' stream then has a replica on each, so that a write is
+    /// confirmed once a majority of brokers holds it. 1 is a lone broker. This overrides
+    /// <c>--brokers N</c>.
+    /// </summary>
+    public static ResourceBuilder<RabbitMqResource> WithClusterSize(this ResourceBuilder<RabbitMqResource> broker, int brokers)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokers, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(brokers, 9);
+        broker.Resource.ClusterSize = brokers;
+        return broker;
     }
 }
 

@@ -120,7 +120,7 @@ public static class NodeHostingExtensions
         }
         else if (!string.IsNullOrWhiteSpace(connectionString))
         {
-            RabbitMqReplicationLog.ParseConnectionString(connectionString);
+            BrokerAddresses.Parse(connectionString);
             builder.Services.AddSingleton<IReplicationLog>(sp =>
                 new RabbitMqReplicationLog(connectionString, replication, node.Id!, sp.GetRequiredService<ILogger<RabbitMqReplicationLog>>()));
         }

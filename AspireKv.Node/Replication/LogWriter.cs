@@ -21,6 +21,9 @@ public readonly record struct WriterStamp(long AppliedOffset, ByteString LogIden
 /// after a lost connection, in a newer session, for as long as someone waits for it. It never
 /// publishes a command nobody waits for any more, it refuses proposals beyond a bounded queue,
 /// and it does not send again an entry so old that a replica might no longer recognise it as a duplicate.
+/// An entry the broker has not confirmed within <see cref="ReplicationOptions.ConfirmStallTimeout"/>
+/// (a cluster that lost its majority, a stalled broker) fails its callers with UNAVAILABLE at
+/// once, rather than at their deadlines: its outcome is unknown, and it is not sent again.
 /// </summary>
 public sealed class LogWriter
 {
@@ -36,6 +39,7 @@ public sealed class LogWriter
     private readonly SemaphoreSlim _barrierSlots;
     private readonly Channel<bool> _barrierRequests = Channel.CreateUnbounded<bool>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _barrierGate = new();
+    private readonly List<PendingEntry> _awaitingConfirm = [];
     private Waiter? _nextBarrier;
     private int _queued;
 
@@ -113,7 +117,40 @@ public sealed class LogWriter
 
     /// <summary>The publish loops: writes, one entry per append slot, each carrying what gathered meanwhile; and read barriers.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(RunWritesAsync(cancellationToken), RunBarriersAsync(cancellationToken));
+        Task.WhenAll(RunWritesAsync(cancellationToken), RunBarriersAsync(cancellationToken), WatchConfirmsAsync(cancellationToken));
+
+    /// <summary>
+    /// Fails the callers of every entry that has awaited its confirm for longer than
+    /// <see cref="ReplicationOptions.ConfirmStallTimeout"/>. The entry may still land (the broker
+    /// may confirm it later), so the error does not say "refused"; its commands are not sent again.
+    /// </summary>
+    private async Task WatchConfirmsAsync(CancellationToken cancellationToken)
+    {
+        var period = TimeSpan.FromTicks(Math.Max(_options.ConfirmStallTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond));
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(period, _time, cancellationToken).ConfigureAwait(false);
+                List<PendingEntry> stalled;
+                lock (_awaitingConfirm)
+                {
+                    stalled = [.. _awaitingConfirm.Where(e => e.PublishedAt is not 0 and var at && _time.GetElapsedTime(at) >= _options.ConfirmStallTimeout)];
+                }
+
+                foreach (var entry in stalled)
+                {
+                    entry.PublishedAt = 0; // once
+                    entry.Fail(_pending, new ReplicaUnavailableException(
+                        $"Node {_nodeId} published the write, but the broker has not confirmed it within {_options.ConfirmStallTimeout.TotalSeconds:0.#} s: " +
+                        "a RabbitMQ cluster that has lost its majority, or a broker or network that has stalled. It may or may not be applied; read the key to find out."));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
 
     /// <summary>
     /// Barrier-only entries, up to <see cref="ReplicationOptions.MaxBarriersInFlight"/> at once: a
@@ -233,6 +270,11 @@ public sealed class LogWriter
 
         // An entry no traced call waits for (barriers of untraced reads) would show as a trace of its own.
         using var untraced = span is null ? SuppressInstrumentationScope.Begin() : null;
+        lock (_awaitingConfirm)
+        {
+            _awaitingConfirm.Add(pending);
+        }
+
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -254,11 +296,13 @@ public sealed class LogWriter
 
                 try
                 {
+                    pending.PublishedAt = _time.GetTimestamp();
                     await _log.AppendAsync(Encode(entry), token.Token).ConfigureAwait(false);
                     return;
                 }
                 catch (LogUnavailableException ex)
                 {
+                    pending.PublishedAt = 0;
                     // The entry may or may not be in the log. Whoever still waits gets it sent again
                     // in a new session (the state machine drops a command id it has applied).
                     _logger.LogInformation("Appending {Count} command(s) failed ({Reason}); sending them again when the log is back.", entry.Commands.Count, ex.Message);
@@ -285,6 +329,11 @@ public sealed class LogWriter
         }
         finally
         {
+            lock (_awaitingConfirm)
+            {
+                _awaitingConfirm.Remove(pending);
+            }
+
             slot.Release();
         }
     }
@@ -308,6 +357,15 @@ public sealed class LogWriter
     private sealed class PendingEntry(LogEntry entry, List<Waiter> waiters)
     {
         public LogEntry Entry { get; } = entry;
+
+        private long _publishedAt;
+
+        /// <summary>When the current publish of the entry began (a <see cref="TimeProvider"/> timestamp); 0 while none is awaiting its confirm.</summary>
+        public long PublishedAt
+        {
+            get => Volatile.Read(ref _publishedAt);
+            set => Volatile.Write(ref _publishedAt, value);
+        }
 
         /// <summary>A token cancelled once every waiter of this entry has been abandoned.</summary>
         public CancellationTokenSource WhenAbandoned()

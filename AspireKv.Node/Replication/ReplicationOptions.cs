@@ -14,6 +14,13 @@ public sealed class ReplicationOptions
     /// <summary>The durable stream queue bound to <see cref="Exchange"/>: the log.</summary>
     public string Stream { get; set; } = "aspirekv.log";
 
+    /// <summary>
+    /// How many brokers hold a replica of the stream (<c>x-initial-cluster-size</c>), when the node
+    /// declares it. Unset, it is the number of brokers in <c>ConnectionStrings:messaging</c>, so
+    /// that on a cluster every broker has a replica and a confirm means a majority has the entry.
+    /// </summary>
+    public int? StreamReplicas { get; set; }
+
     /// <summary>Stream retention by size (<c>x-max-length-bytes</c>); null keeps everything.</summary>
     public long? StreamMaxLengthBytes { get; set; }
 

@@ -97,6 +97,28 @@ public sealed class ReplicaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Write_whose_entry_is_not_confirmed_in_time_fails_unavailable_before_its_deadline_and_is_not_sent_again()
+    {
+        var log = new GatedLog();
+        await using var replica = TestReplicas.Create(log, "stalled", new ReplicationOptions { ConfirmStallTimeout = TimeSpan.FromMilliseconds(200) });
+        await replica.StartAsync(CancellationToken.None);
+        await WaitUntil(() => replica.Health.Health == ReplicaHealth.Serving);
+        var entriesBefore = log.Entries.Count;
+        log.Hold(); // the broker takes the entry but does not confirm it: a cluster without its majority
+
+        var write = replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None);
+        var error = await Assert.ThrowsAsync<ReplicaUnavailableException>(() => write.WaitAsync(Patience));
+
+        Assert.False(error.Refused); // it may yet land
+        Assert.Contains("has not confirmed it within", error.Message);
+        log.Release();
+        await replica.ReadBarrierAsync(CancellationToken.None).WaitAsync(Patience);
+        var puts = log.Entries.Skip(entriesBefore).Select(e => LogEntry.Parser.ParseFrom(e)).Count(e => e.Commands.Any(c => c.OpCase == Command.OpOneofCase.Put));
+        Assert.Equal(1, puts); // the late confirm lands the one copy; nothing was sent again
+        Assert.Equal("1", replica.Read(s => s.Get("a"))!.Value.ToStringUtf8());
+    }
+
+    [Fact]
     public async Task Failed_append_fails_its_proposals_with_the_reason()
     {
         _log.FailAppends = true;

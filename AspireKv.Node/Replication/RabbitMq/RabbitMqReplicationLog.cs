@@ -17,6 +17,8 @@ namespace AspireKv.Node.Replication.RabbitMq;
 /// connection is a session: a lost connection, a publishing channel the broker closed, or an
 /// unroutable entry ends it, and the next attempt starts a new one (bounded in time, logged with
 /// its cause) after a short backoff.
+/// With a cluster's list of brokers, a node starts at a broker picked by its id (so that the
+/// nodes spread over the brokers), and a lost session moves it on to the next broker in the list.
 /// </summary>
 public sealed class RabbitMqReplicationLog : IReplicationLog
 {
@@ -24,6 +26,7 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
     private static readonly TimeSpan ResumeCheckDelay = TimeSpan.FromSeconds(2);
 
     private readonly ConnectionFactory _factory;
+    private readonly BrokerAddresses _brokers;
     private readonly ReplicationOptions _options;
     private readonly string _nodeId;
     private readonly ILogger<RabbitMqReplicationLog> _logger;
@@ -35,15 +38,18 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
     private TaskCompletionSource _sessionChanged = NewSignal();
     private Task _supervisor = Task.CompletedTask;
     private long _reconnects;
+    private int _nextBroker;
+    private volatile string _endpoint;
 
     public RabbitMqReplicationLog(string connectionString, ReplicationOptions options, string nodeId, ILogger<RabbitMqReplicationLog> logger)
     {
         _options = options;
         _nodeId = nodeId;
         _logger = logger;
+        _brokers = BrokerAddresses.Parse(connectionString);
         _factory = new ConnectionFactory
         {
-            Uri = ParseConnectionString(connectionString),
+            Uri = _brokers.First,
             AutomaticRecoveryEnabled = false,
             TopologyRecoveryEnabled = false,
             ClientProvidedName = $"aspirekv {nodeId}",
@@ -52,12 +58,16 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
             HandshakeContinuationTimeout = options.ConnectTimeout,
             ContinuationTimeout = options.ConnectTimeout,
         };
-        Endpoint = $"{_factory.HostName}:{_factory.Port}";
+        _nextBroker = StartingBroker(nodeId, _brokers.Endpoints.Count);
+        _endpoint = Describe(_brokers.Endpoints[_nextBroker]);
         _detail = $"connecting to RabbitMQ at {Endpoint}";
     }
 
-    /// <summary>host:port of the broker, for messages.</summary>
-    public string Endpoint { get; }
+    /// <summary>host:port of the broker in use (or tried last), for messages.</summary>
+    public string Endpoint => _endpoint;
+
+    /// <summary>How many brokers the connection string lists.</summary>
+    public int BrokerCount => _brokers.Endpoints.Count;
 
     /// <summary>How many times the connection was re-established after it was lost.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
@@ -96,18 +106,6 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
     }
 
     public string Destination => _options.Exchange;
-
-    /// <summary>Checks an AMQP URI and says what is wrong with it; the node refuses to start with a bad one.</summary>
-    public static Uri ParseConnectionString(string connectionString)
-    {
-        if (!Uri.TryCreate(connectionString, UriKind.Absolute, out var uri) || (uri.Scheme != "amqp" && uri.Scheme != "amqps"))
-        {
-            throw new InvalidOperationException(
-                $"ConnectionStrings:messaging '{Redact(connectionString)}' is not an AMQP URI; use amqp://user:password@host:port (optionally /vhost).");
-        }
-
-        return uri;
-    }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -317,7 +315,8 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
 
                 var reason = await ended.Task.WaitAsync(stopping).ConfigureAwait(false);
                 SetSession(null, $"the connection to RabbitMQ at {Endpoint} was lost ({reason}); reconnecting");
-                _logger.LogWarning("Lost the connection to RabbitMQ at {Endpoint}: {Reason}. Reconnecting.", Endpoint, reason);
+                _logger.LogWarning("Lost the connection to RabbitMQ at {Endpoint}: {Reason}. Reconnecting{Where}.", Endpoint, reason, BrokerCount > 1 ? ", to the next broker first" : string.Empty);
+                _nextBroker = (_nextBroker + 1) % BrokerCount;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -328,6 +327,7 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
                 var cause = Cause(ex);
                 SetSession(null, $"RabbitMQ at {Endpoint} is unreachable ({cause}); retrying");
                 _logger.LogWarning("Cannot use RabbitMQ at {Endpoint}: {Cause}. Retrying in {Delay} ms.", Endpoint, cause, delay.TotalMilliseconds);
+                _nextBroker = (_nextBroker + 1) % BrokerCount;
             }
             finally
             {
@@ -352,16 +352,22 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         SetSession(null, "the node is shutting down");
     }
 
-    /// <summary>One connection attempt, TCP and AMQP handshake together, bounded by <see cref="ReplicationOptions.ConnectTimeout"/>.</summary>
+    /// <summary>
+    /// One connection attempt to the broker whose turn it is, TCP and AMQP handshake together,
+    /// bounded by <see cref="ReplicationOptions.ConnectTimeout"/>. A failure moves the turn on, so
+    /// that with a cluster the next attempt tries another broker.
+    /// </summary>
     private async Task<IConnection> ConnectAsync(CancellationToken stopping)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         attempt.CancelAfter(_options.ConnectTimeout);
         var started = Stopwatch.GetTimestamp();
+        var broker = _brokers.Endpoints[_nextBroker];
+        _endpoint = Describe(broker);
         _logger.LogDebug("Connecting to RabbitMQ at {Endpoint}.", Endpoint);
         try
         {
-            return await _factory.CreateConnectionAsync(attempt.Token).ConfigureAwait(false);
+            return await _factory.CreateConnectionAsync([broker], _factory.ClientProvidedName, attempt.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (!stopping.IsCancellationRequested && (attempt.IsCancellationRequested || Stopwatch.GetElapsedTime(started) >= _options.ConnectTimeout))
         {
@@ -377,6 +383,12 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         await using var channel = await connection.CreateChannelAsync(cancellationToken: attempt.Token).ConfigureAwait(false);
         await channel.ExchangeDeclareAsync(_options.Exchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: attempt.Token).ConfigureAwait(false);
         var arguments = new Dictionary<string, object?> { ["x-queue-type"] = "stream" };
+        if ((_options.StreamReplicas ?? BrokerCount) is > 1 and var replicas)
+        {
+            // A replica on each broker: a confirm then means a majority of them has written the entry.
+            arguments["x-initial-cluster-size"] = replicas;
+        }
+
         if (_options.StreamMaxLengthBytes is { } maxLength)
         {
             arguments["x-max-length-bytes"] = maxLength;
@@ -517,10 +529,22 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         connection.Dispose();
     }
 
-    private static string Redact(string connectionString) =>
-        Uri.TryCreate(connectionString, UriKind.Absolute, out var uri) && !string.IsNullOrEmpty(uri.UserInfo)
-            ? connectionString.Replace(uri.UserInfo, "***", StringComparison.Ordinal)
-            : connectionString;
+    private static string Describe(AmqpTcpEndpoint broker) => $"{broker.HostName}:{broker.Port}";
+
+    /// <summary>
+    /// The broker a node tries first: from its id, the same on every start. Ids that differ only in
+    /// their last character (node1, node2, node3) get consecutive brokers.
+    /// </summary>
+    private static int StartingBroker(string nodeId, int brokers)
+    {
+        var hash = 0u;
+        foreach (var c in nodeId)
+        {
+            hash = unchecked((hash * 31) + c);
+        }
+
+        return (int)(hash % (uint)brokers);
+    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

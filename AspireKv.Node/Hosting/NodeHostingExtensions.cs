@@ -45,6 +45,7 @@ public static class NodeHostingExtensions
         app.MapGrpcService<Etcd.EtcdClusterService>();
         app.MapGrpcService<Etcd.EtcdMaintenanceService>();
         app.MapGrpcService<Etcd.EtcdAuthService>();
+        app.MapGrpcService<PeerSnapshotService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
         return app;
@@ -138,7 +139,9 @@ public static class NodeHostingExtensions
             replication,
             node.Id!,
             sp.GetRequiredService<ILoggerFactory>(),
-            snapshots is null ? null : SnapshotLoader.Load(snapshots, sp.GetRequiredService<ILogger<SnapshotStore>>())));
+            snapshots is null ? null : SnapshotLoader.Load(snapshots, sp.GetRequiredService<ILogger<SnapshotStore>>()),
+            stateSource: snapshots is null ? null : new PeerSnapshotFetcher(
+                ConfiguredServices.List(sp.GetRequiredService<IConfiguration>()), snapshots, node.Id!, sp.GetRequiredService<ILogger<PeerSnapshotFetcher>>())));
         builder.Services.AddHostedService(sp => new ReplicaHostedService(
             sp.GetRequiredService<Replica>(),
             sp.GetRequiredService<IReplicationLog>(),

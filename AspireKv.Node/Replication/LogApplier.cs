@@ -10,11 +10,17 @@ namespace AspireKv.Node.Replication;
 /// very entry, and applies what follows to the state machine in offset order, handing each result
 /// to the caller on this node that waits for it, and every revision it applies to the watches.
 /// It owns the state: readers see it through <see cref="Read"/>, under the same lock.
+/// When the log no longer holds what it needs (retention removed it), it installs a whole state
+/// from its <see cref="IStateSource"/> (a peer's snapshot) and reads on from there; only when no
+/// source can help does it stop serving, say why, and keep asking.
 /// </summary>
 public sealed class LogApplier
 {
     private readonly IReplicationLog _log;
-    private readonly KvStateMachine _state;
+    private static readonly TimeSpan StateRetryDelay = TimeSpan.FromSeconds(5);
+    private readonly IStateSource? _stateSource;
+    private readonly Action _recovered;
+    private KvStateMachine _state;
     private readonly PendingProposals _pending;
     private readonly string _nodeId;
     private readonly ILogger _logger;
@@ -24,8 +30,19 @@ public sealed class LogApplier
     private readonly Dictionary<string, long> _lastSeenByOrigin = new(StringComparer.Ordinal);
     private bool _telemetryFailed;
 
-    public LogApplier(IReplicationLog log, KvStateMachine state, PendingProposals pending, WatchHub watches, string nodeId, ILogger logger, Action<string> fault)
+    public LogApplier(
+        IReplicationLog log,
+        KvStateMachine state,
+        PendingProposals pending,
+        WatchHub watches,
+        string nodeId,
+        ILogger logger,
+        Action<string> fault,
+        IStateSource? stateSource = null,
+        Action? recovered = null)
     {
+        _stateSource = stateSource;
+        _recovered = recovered ?? (() => { });
         _watches = watches;
         _log = log;
         _state = state;
@@ -92,8 +109,10 @@ public sealed class LogApplier
             }
             catch (LogTruncatedException ex)
             {
-                _fault($"{ex.Message} This node cannot rebuild the missing writes, so it serves no data until it is restored from a snapshot that covers them.");
-                return;
+                if (!await InstallFetchedStateAsync(ex, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
             }
             catch (LogDivergedException ex)
             {
@@ -113,6 +132,60 @@ public sealed class LogApplier
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Replaces the state with one fetched from the state source (a peer's snapshot) that covers
+    /// the first entry the log still holds; until one comes, the node serves nothing and says why.
+    /// False when there is no source, or the node is stopping.
+    /// </summary>
+    private async Task<bool> InstallFetchedStateAsync(LogTruncatedException truncated, CancellationToken cancellationToken)
+    {
+        if (_stateSource is null)
+        {
+            _fault($"{truncated.Message} This node cannot rebuild the missing writes, so it serves no data until it is restored from a snapshot that covers them.");
+            return false;
+        }
+
+        var identity = Read(s => s.LogIdentity);
+        _logger.LogWarning("{Reason} Fetching a snapshot from a peer instead.", truncated.Message);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var fetched = await _stateSource.FetchAsync(identity, truncated.FirstAvailableOffset, cancellationToken).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    _state = fetched.State;
+                }
+
+                // What waited on this node was proposed against the state it no longer has: its
+                // outcome is in the fetched state or not at all. Watches cannot go on across a jump.
+                _pending.FailAll(() => new ReplicaUnavailableException(
+                    $"Node {_nodeId} replaced its state with a snapshot from {fetched.From}; the write may or may not have been applied; read the key to find out."));
+                _watches.CancelAll($"node {_nodeId} installed a snapshot from {fetched.From}; watch again from the current revision");
+                _recovered();
+                _logger.LogInformation(
+                    "Node {NodeId} installed a snapshot from {Peer} (revision {Revision}, log offset {Offset}) and reads the log on from there.",
+                    _nodeId, fetched.From, fetched.State.Revision, fetched.State.AppliedOffset);
+                return true;
+            }
+            catch (StateUnavailableException ex)
+            {
+                _fault($"{truncated.Message} This node cannot rebuild the missing writes from the log, and {ex.Message}; it serves no data, and asks again every {StateRetryDelay.TotalSeconds:0} s.");
+            }
+
+            try
+            {
+                await Task.Delay(StateRetryDelay, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Applies one record; false when the node must stop applying (it has faulted).</summary>

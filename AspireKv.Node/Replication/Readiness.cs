@@ -36,12 +36,24 @@ public sealed class Readiness(string nodeId, ILogger logger)
     /// <summary>Why the replica serves nothing for good; null while it has not faulted.</summary>
     public string? Fault => _fault;
 
-    /// <summary>Stops the replica from serving, for good, and says why (once).</summary>
+    /// <summary>Stops the replica from serving, until someone acts, and says why (once).</summary>
     public void SetFault(string reason)
     {
         if (Interlocked.CompareExchange(ref _fault, reason, null) is null)
         {
             logger.LogCritical("Node {NodeId} stopped serving: {Reason}", nodeId, reason);
+        }
+    }
+
+    /// <summary>
+    /// The cause of the fault is gone (the replica installed a state that a peer handed over): it
+    /// catches up with the log again, and serves once a barrier comes back.
+    /// </summary>
+    public void ClearFault()
+    {
+        if (Interlocked.Exchange(ref _fault, null) is not null)
+        {
+            logger.LogInformation("Node {NodeId} no longer has a fault; it catches up with the log again.", nodeId);
         }
     }
 
@@ -69,8 +81,14 @@ public sealed class Readiness(string nodeId, ILogger logger)
         string? lastReason = null;
         try
         {
-            while (_fault is null)
+            while (true)
             {
+                if (_fault is not null)
+                {
+                    await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 try
                 {
                     await probe(cancellationToken).WaitAsync(ProbeTimeout, cancellationToken).ConfigureAwait(false);

@@ -22,7 +22,19 @@ public sealed class Replica : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task _running = Task.CompletedTask;
 
-    public Replica(IReplicationLog log, ReplicationOptions options, string nodeId, ILoggerFactory loggers, KvStateMachine? state = null, TimeProvider? time = null)
+    /// <summary>
+    /// A replica over <paramref name="log"/>, from <paramref name="state"/> (a loaded snapshot) or
+    /// empty. <paramref name="stateSource"/> is where a whole state comes from when the log no
+    /// longer holds what the replica needs (a peer's snapshot); without one, it stops serving then.
+    /// </summary>
+    public Replica(
+        IReplicationLog log,
+        ReplicationOptions options,
+        string nodeId,
+        ILoggerFactory loggers,
+        KvStateMachine? state = null,
+        TimeProvider? time = null,
+        IStateSource? stateSource = null)
     {
         if (string.IsNullOrWhiteSpace(nodeId))
         {
@@ -33,7 +45,7 @@ public sealed class Replica : IAsyncDisposable
         _log = log;
         _readiness = new Readiness(nodeId, loggers.CreateLogger<Readiness>());
         Time = time ?? TimeProvider.System;
-        _applier = new LogApplier(log, state ?? new KvStateMachine(), _pending, Watches, nodeId, loggers.CreateLogger<LogApplier>(), Fault);
+        _applier = new LogApplier(log, state ?? new KvStateMachine(), _pending, Watches, nodeId, loggers.CreateLogger<LogApplier>(), Fault, stateSource, _readiness.ClearFault);
         _writer = new LogWriter(log, _pending, options, nodeId, _applier.Stamp, Time, loggers.CreateLogger<LogWriter>());
     }
 

@@ -21,11 +21,21 @@ public sealed class ReplicationOptions
     /// </summary>
     public int? StreamReplicas { get; set; }
 
-    /// <summary>Stream retention by size (<c>x-max-length-bytes</c>); null keeps everything.</summary>
-    public long? StreamMaxLengthBytes { get; set; }
+    /// <summary>The default <see cref="StreamMaxLengthBytes"/>: 1 GiB.</summary>
+    public const long DefaultStreamMaxLengthBytes = 1L << 30;
 
-    /// <summary>Stream segment size (<c>x-stream-max-segment-size-bytes</c>); retention drops whole segments.</summary>
-    public long? StreamMaxSegmentSizeBytes { get; set; }
+    /// <summary>The default <see cref="StreamMaxSegmentSizeBytes"/>: 64 MiB, so that retention drops the log in steps of that size.</summary>
+    public const long DefaultStreamMaxSegmentSizeBytes = 64L << 20;
+
+    /// <summary>
+    /// Stream retention by size (<c>x-max-length-bytes</c>), fixed when the stream is created: the
+    /// broker drops the oldest segments beyond it. A node that needs dropped entries catches up
+    /// from a peer's snapshot instead. 0 keeps everything.
+    /// </summary>
+    public long StreamMaxLengthBytes { get; set; } = DefaultStreamMaxLengthBytes;
+
+    /// <summary>Stream segment size (<c>x-stream-max-segment-size-bytes</c>); retention drops whole segments. 0 leaves it to the broker (500 MB).</summary>
+    public long StreamMaxSegmentSizeBytes { get; set; } = DefaultStreamMaxSegmentSizeBytes;
 
     /// <summary>How many deliveries may be unacknowledged (basic.qos); a stream consumer needs more than 0.</summary>
     public ushort Prefetch { get; set; } = 2000;

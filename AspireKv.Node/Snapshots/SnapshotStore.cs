@@ -22,10 +22,18 @@ public sealed class SnapshotStore(string directory)
 
     public string Path { get; } = System.IO.Path.Combine(directory, FileName);
 
-    public void Save(StateCapture capture, string nodeId)
+    public void Save(StateCapture capture, string nodeId) => Write(capture, nodeId, Path);
+
+    /// <summary>
+    /// Writes <paramref name="capture"/> as a snapshot file at <paramref name="path"/>: to a
+    /// temporary file first, flushed to disk and renamed over it, so a crash leaves either the old
+    /// file or the new one whole.
+    /// </summary>
+    public static void Write(StateCapture capture, string nodeId, string path)
     {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
-        var temporary = Path + ".tmp";
+        var temporary = path + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
         {
             file.Write(new byte[HeaderSize]);
@@ -96,10 +104,16 @@ public sealed class SnapshotStore(string directory)
             file.Flush(flushToDisk: true);
         }
 
-        File.Move(temporary, Path, overwrite: true);
+        Install(temporary, path);
+    }
+
+    /// <summary>Renames <paramref name="source"/> (a whole, flushed snapshot file) over <paramref name="path"/>, durably.</summary>
+    public static void Install(string source, string path)
+    {
+        File.Move(source, path, overwrite: true);
 
         // The rename is durable only once the folder that holds it is.
-        Fsync.Directory(directory);
+        Fsync.Directory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
     }
 
     /// <summary>What <see cref="MessageExtensions.WriteDelimitedTo(IMessage, Stream)"/> writes: the length, then the message.</summary>
@@ -110,36 +124,39 @@ public sealed class SnapshotStore(string directory)
     }
 
     /// <summary>Loads the snapshot; null when there is none. Throws <see cref="InvalidDataException"/> when it is damaged.</summary>
-    public StateCapture? Load()
+    public StateCapture? Load() => Read(Path);
+
+    /// <summary>Reads the snapshot file at <paramref name="path"/>; null when there is none. Throws <see cref="InvalidDataException"/> when it is damaged.</summary>
+    public static StateCapture? Read(string path)
     {
-        if (!File.Exists(Path))
+        if (!File.Exists(path))
         {
             return null;
         }
 
-        using var file = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var header = new byte[HeaderSize];
         if (file.ReadAtLeast(header, HeaderSize, throwOnEndOfStream: false) < HeaderSize || !header.AsSpan(0, 8).SequenceEqual(Magic))
         {
-            throw new InvalidDataException($"{Path} is not an AspireKv snapshot (bad header).");
+            throw new InvalidDataException($"{path} is not an AspireKv snapshot (bad header).");
         }
 
         var version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
         if (version is < 1 or > FormatVersion)
         {
-            throw new InvalidDataException($"{Path} has snapshot format {version}; this node reads formats 1 to {FormatVersion}.");
+            throw new InvalidDataException($"{path} has snapshot format {version}; this node reads formats 1 to {FormatVersion}.");
         }
 
         var length = BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(12));
         if (length != (ulong)(file.Length - HeaderSize))
         {
-            throw new InvalidDataException($"{Path} is truncated: its header promises {length} bytes, the file holds {file.Length - HeaderSize}.");
+            throw new InvalidDataException($"{path} is truncated: its header promises {length} bytes, the file holds {file.Length - HeaderSize}.");
         }
 
         var checksum = SHA256.HashData(file);
         if (!checksum.AsSpan().SequenceEqual(header.AsSpan(20, 32)))
         {
-            throw new InvalidDataException($"{Path} is damaged: its checksum does not match.");
+            throw new InvalidDataException($"{path} is damaged: its checksum does not match.");
         }
 
         file.Position = HeaderSize;

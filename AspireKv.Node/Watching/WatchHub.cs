@@ -67,6 +67,21 @@ public sealed class WatchHub(int capacity = WatchHub.DefaultCapacity)
         }
     }
 
+    /// <summary>Cancels every watcher with <paramref name="reason"/>, for when the state jumped and their revisions cannot go on.</summary>
+    public void CancelAll(string reason)
+    {
+        Watcher[] watchers;
+        lock (_gate)
+        {
+            watchers = [.. _watchers];
+        }
+
+        foreach (var watcher in watchers)
+        {
+            watcher.Cancel(reason);
+        }
+    }
+
     internal void Remove(Watcher watcher)
     {
         lock (_gate)
@@ -134,9 +149,14 @@ public sealed class Watcher : IDisposable
         _next = revision.Revision + 1;
         if (Select(Range, revision) is { } mine && !_queue.Writer.TryWrite(mine))
         {
-            CancelReason = $"the watcher fell {_queue.Reader.Count} revisions behind (its client does not read fast enough), so the node stopped it; watch again from revision {mine.Revision}";
-            _hub.Remove(this);
-            _queue.Writer.TryComplete();
+            Cancel($"the watcher fell {_queue.Reader.Count} revisions behind (its client does not read fast enough), so the node stopped it; watch again from revision {mine.Revision}");
         }
+    }
+
+    internal void Cancel(string reason)
+    {
+        CancelReason ??= reason;
+        _hub.Remove(this);
+        _queue.Writer.TryComplete();
     }
 }

@@ -114,6 +114,33 @@ public sealed class ReplicationEdgeTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task Node_uses_a_stream_created_with_other_retention_as_it_is_and_says_so()
+    {
+        // As a stream made by an older version, which kept everything: no retention arguments.
+        var stream = $"legacy-{Guid.NewGuid():N}";
+        var factory = new ConnectionFactory { Uri = new Uri(cluster.Broker.ConnectionString) };
+        await using (var connection = await factory.CreateConnectionAsync())
+        await using (var channel = await connection.CreateChannelAsync())
+        {
+            await channel.QueueDeclareAsync(stream, durable: true, exclusive: false, autoDelete: false, new Dictionary<string, object?> { ["x-queue-type"] = "stream" });
+        }
+
+        await using var node = cluster.CreateJoiningNode("legacy", new Dictionary<string, string?>
+        {
+            ["Replication__Stream"] = stream,
+            ["Replication__Exchange"] = $"{stream}.commands",
+        });
+        node.Start();
+        await node.WaitHealthyAsync(ClusterFixture.StartTimeout);
+        using var client = node.CreateClient();
+
+        var put = await client.PutAsync("legacy/key", "written");
+
+        Assert.Equal(1, put.Revision);
+        Assert.Contains(cluster.RecentLog(5000).Split('\n'), l => l.StartsWith("legacy", StringComparison.Ordinal) && l.Contains("exists with another x-max-length-bytes", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Writes_in_flight_when_the_broker_shuts_down_gracefully_wait_for_it_instead_of_failing_at_once()
     {
         await cluster.WaitForConvergenceAsync(Converge);
@@ -131,7 +158,7 @@ public sealed class ReplicationEdgeTests(ClusterFixture cluster)
 
         // New writes may be refused while the broker is away ("cannot reach the log"); writes that
         // were already on their way must not be given up on ("could not write to the log").
-        var abandoned = writers.Failures.Where(f => f.Detail.Contains("could not write to the log", StringComparison.Ordinal)).ToList();
+        var abandoned = writers.Failures.Where(f => f.Detail.Contains("could not write to the log", StringComparison.Ordinal) || f.Detail.Contains("has not confirmed it", StringComparison.Ordinal)).ToList();
         Assert.True(abandoned.Count == 0, $"{abandoned.Count} writes in flight failed while their callers waited, for example: {abandoned.FirstOrDefault().Detail}");
         await cluster.WaitForConvergenceAsync(Converge);
     }

@@ -81,6 +81,27 @@ public class ClusterFixture : IAsyncLifetime
         await Task.WhenAll(Nodes.Values.Select(n => n.WaitHealthyAsync(StartTimeout)));
     }
 
+    /// <summary>
+    /// A node that joins the running cluster (not started yet): its own ports and empty data
+    /// folder, the broker directly, and every node as its peer; <paramref name="environment"/> on top
+    /// of the cluster's settings. The caller disposes it.
+    /// </summary>
+    public NodeProcess CreateJoiningNode(string name, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var (grpc, http) = (PortAllocator.Next(), PortAllocator.Next());
+        var peers = Nodes.ToDictionary(n => n.Key, n => n.Value.Spec.GrpcAddress);
+        peers[name] = new Uri($"http://127.0.0.1:{grpc}");
+        return new NodeProcess(
+            new NodeSpec(name, grpc, http, _root.Combine(name))
+            {
+                BrokerConnectionString = Broker.ConnectionString,
+                Peers = peers,
+                Environment = environment is null ? NodeEnvironment : NodeEnvironment.Concat(environment).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+            },
+            ResourceProjects.GetPath(ResourceProjects.Node, typeof(ClusterFixture).Assembly),
+            _log.Add);
+    }
+
     public async Task DisposeAsync()
     {
         foreach (var client in _clients.Values)
@@ -103,17 +124,18 @@ public class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Every node at the same applied revision with the same state hash, or what differs.</summary>
-    public async Task<(bool Same, string Report)> CompareNodesAsync()
+    public async Task<(bool Same, string Report)> CompareNodesAsync(IEnumerable<string>? nodes = null)
     {
-        var statuses = await Task.WhenAll(Nodes.Keys.Select(async n => (Name: n, Status: await Client(n).StatusAsync(includeStateHash: true))));
+        var statuses = await Task.WhenAll((nodes ?? Nodes.Keys).Select(async n => (Name: n, Status: await Client(n).StatusAsync(includeStateHash: true))));
         var report = string.Join("; ", statuses.Select(s => $"{s.Name}: revision {s.Status.AppliedRevision}, offset {s.Status.AppliedLogOffset}, hash {s.Status.StateHash[..12]}"));
         var same = statuses.Select(s => (s.Status.AppliedRevision, s.Status.StateHash)).Distinct().Count() == 1;
         return (same, report);
     }
 
-    /// <summary>Waits until every node has applied the same log and holds the same state (after a barrier on each).</summary>
-    public async Task WaitForConvergenceAsync(TimeSpan timeout)
+    /// <summary>Waits until every node (or each of <paramref name="nodes"/>) has applied the same log and holds the same state (after a barrier on each).</summary>
+    public async Task WaitForConvergenceAsync(TimeSpan timeout, IEnumerable<string>? nodes = null)
     {
+        var names = (nodes ?? Nodes.Keys).ToList();
         var deadline = DateTime.UtcNow + timeout;
         var report = string.Empty;
         while (DateTime.UtcNow < deadline)
@@ -121,8 +143,8 @@ public class ClusterFixture : IAsyncLifetime
             try
             {
                 // A linearizable read on each node makes it apply everything written before.
-                await Task.WhenAll(Nodes.Keys.Select(n => Client(n).GetAsync("convergence-probe")));
-                (var same, report) = await CompareNodesAsync();
+                await Task.WhenAll(names.Select(n => Client(n).GetAsync("convergence-probe")));
+                (var same, report) = await CompareNodesAsync(names);
                 if (same)
                 {
                     return;

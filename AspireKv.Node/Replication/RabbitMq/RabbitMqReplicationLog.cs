@@ -389,19 +389,33 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
             arguments["x-initial-cluster-size"] = replicas;
         }
 
-        if (_options.StreamMaxLengthBytes is { } maxLength)
+        if (_options.StreamMaxLengthBytes > 0)
         {
-            arguments["x-max-length-bytes"] = maxLength;
+            arguments["x-max-length-bytes"] = _options.StreamMaxLengthBytes;
         }
 
-        if (_options.StreamMaxSegmentSizeBytes is { } segment)
+        if (_options.StreamMaxSegmentSizeBytes > 0)
         {
-            arguments["x-stream-max-segment-size-bytes"] = segment;
+            arguments["x-stream-max-segment-size-bytes"] = _options.StreamMaxSegmentSizeBytes;
         }
 
         try
         {
             await channel.QueueDeclareAsync(_options.Stream, durable: true, exclusive: false, autoDelete: false, arguments, cancellationToken: attempt.Token).ConfigureAwait(false);
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406 && FixedAtCreation(ex.ShutdownReason.ReplyText) is { } argument)
+        {
+            // Retention and replica count are fixed when a stream is created (a policy changes
+            // them later): a stream made with other values, by an older version or other
+            // settings, is still the log. Use it as it is; the failed declare closed the channel.
+            _logger.LogWarning(
+                "Stream '{Stream}' exists with another {Argument} than this node's settings give; the node uses it as it is. " +
+                "Retention and replica count are fixed when a stream is created: change them with a RabbitMQ policy. ({Reply})",
+                _options.Stream, argument, ex.ShutdownReason.ReplyText);
+            await using var passive = await connection.CreateChannelAsync(cancellationToken: attempt.Token).ConfigureAwait(false);
+            await passive.QueueDeclarePassiveAsync(_options.Stream, attempt.Token).ConfigureAwait(false);
+            await passive.QueueBindAsync(_options.Stream, _options.Exchange, string.Empty, cancellationToken: attempt.Token).ConfigureAwait(false);
+            return;
         }
         catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 406)
         {
@@ -527,6 +541,13 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         }
 
         connection.Dispose();
+    }
+
+    /// <summary>The stream argument a declare was refused over, when it is one fixed at creation (retention, replica count); null otherwise.</summary>
+    internal static string? FixedAtCreation(string replyText)
+    {
+        string[] fixedAtCreation = ["x-max-length-bytes", "x-stream-max-segment-size-bytes", "x-initial-cluster-size", "x-max-age"];
+        return fixedAtCreation.FirstOrDefault(a => replyText.Contains($"inequivalent arg '{a}'", StringComparison.Ordinal));
     }
 
     private static string Describe(AmqpTcpEndpoint broker) => $"{broker.HostName}:{broker.Port}";

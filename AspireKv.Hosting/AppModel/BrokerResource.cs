@@ -1,4 +1,5 @@
 using AspireKv.Hosting.Broker;
+using AspireKv.Hosting.Processes;
 
 namespace AspireKv.Hosting.AppModel;
 
@@ -44,6 +45,11 @@ public sealed class BrokerResource : Resource
             // The first start belongs to the cluster: its brokers start together and join.
             await Cluster.StartAsync(context, cancellationToken).ConfigureAwait(false);
             return;
+        }
+
+        if (State == ResourceState.Stopping)
+        {
+            throw new InvalidOperationException($"{Name} is stopping; start it once it has stopped.");
         }
 
         if (server.IsRunning)
@@ -104,6 +110,9 @@ public sealed class BrokerResource : Resource
 
         return RabbitMqResource.ProbeAsync(server.AmqpPort, cancellationToken);
     }
+
+    /// <summary>A line of this broker's own output (or of rabbitmqctl run against it).</summary>
+    internal void ReceiveOutput(LogLine line) => LogOutput(line);
 
     /// <summary>The cluster started this broker (or found it running).</summary>
     internal void MarkStartedByCluster()

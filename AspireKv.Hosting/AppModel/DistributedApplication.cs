@@ -236,6 +236,12 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// <summary>Ends the resource's process at once with SIGKILL.</summary>
     public Task KillResourceAsync(string name) => Requested(name, "kill (SIGKILL)").KillAsync();
 
+    /// <summary>Freezes the resource's process with SIGSTOP (nodes).</summary>
+    public Task PauseResourceAsync(string name) => Requested(name, "pause (SIGSTOP)").PauseAsync();
+
+    /// <summary>Lets a paused resource's process go on with SIGCONT.</summary>
+    public Task ResumeResourceAsync(string name) => Requested(name, "resume (SIGCONT)").ResumeAsync();
+
     public async Task RestartResourceAsync(string name, CancellationToken cancellationToken = default)
     {
         var resource = Requested(name, "restart");

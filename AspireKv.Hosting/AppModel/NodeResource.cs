@@ -5,7 +5,7 @@ namespace AspireKv.Hosting.AppModel;
 
 /// <summary>
 /// One AspireKv node, run from the built AspireKv.Node with the configuration an Aspire AppHost
-/// gives a project: its Kestrel URLs, <c>ConnectionStrings__messaging</c>, every node's
+/// gives a project: its Kestrel URLs, <c>ConnectionStrings__{broker}</c> for the broker it references, every node's
 /// <c>services__nodeN__grpc__0</c>, and the <c>OTEL_*</c> variables.
 /// </summary>
 public sealed class NodeResource : Resource
@@ -68,6 +68,7 @@ public sealed class NodeResource : Resource
             return;
         }
 
+        _process.Process!.Resume(); // a paused node would not act on SIGTERM
         State = ResourceState.Stopping;
         var exitCode = await _process.Process!.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         MarkExited($"stopped (exit code {exitCode})");
@@ -83,6 +84,36 @@ public sealed class NodeResource : Resource
         State = ResourceState.Stopping;
         await _process.KillAsync().ConfigureAwait(false);
         MarkExited("killed (SIGKILL)");
+    }
+
+    public override bool CanPause => true;
+
+    public override Task PauseAsync()
+    {
+        if (State != ResourceState.Running || _process?.Process is not { HasExited: false } process)
+        {
+            throw new InvalidOperationException($"{Name} is {State}: only a running node can be paused.");
+        }
+
+        process.Pause();
+        StateDetail = "paused (SIGSTOP)";
+        State = ResourceState.Paused;
+        Log($"{Name} is paused (SIGSTOP): it answers nothing until it is resumed.");
+        return Task.CompletedTask;
+    }
+
+    public override Task ResumeAsync()
+    {
+        if (State != ResourceState.Paused || _process?.Process is not { HasExited: false } process)
+        {
+            throw new InvalidOperationException($"{Name} is {State}: only a paused node can be resumed.");
+        }
+
+        process.Resume();
+        StateDetail = null;
+        State = ResourceState.Running;
+        Log($"{Name} is resumed (SIGCONT).");
+        return Task.CompletedTask;
     }
 
     public override async Task<ResourceHealth> CheckHealthAsync(CancellationToken cancellationToken)
@@ -126,6 +157,7 @@ public sealed class NodeResource : Resource
         var spec = new NodeSpec(Name, _grpcPort, _httpPort, Path.Combine(context.StateDirectory, Name))
         {
             BrokerConnectionString = Broker?.ConnectionString,
+            BrokerConnectionName = Broker?.Name ?? "messaging",
             Peers = peers,
             Environment = environment,
         };

@@ -44,6 +44,9 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
     /// <summary>The cluster's servers, once it has been created.</summary>
     internal IReadOnlyList<RabbitMqServer>? ClusterServers => _cluster?.Brokers;
 
+    /// <summary>The private rabbitmq-server instances the AppHost runs for this resource: one, a cluster's, or none.</summary>
+    internal IReadOnlyList<RabbitMqServer> Servers => _cluster?.Brokers ?? (_server is null ? [] : [_server]);
+
     /// <summary>
     /// The broker's AMQP URI, once it has been resolved; for a cluster, every broker's URI,
     /// separated by commas (the form an AspireKv node reads as <c>ConnectionStrings__messaging</c>).
@@ -328,7 +331,18 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
                     $"or point at an existing cluster: ConnectionStrings__{Name}=amqp://user:pass@host1:5672,amqp://user:pass@host2:5672,...");
             }
 
-            _cluster = new BrokerCluster(Name, Path.Combine(context.StateDirectory, Name), ClusterSize, LogOutput);
+            // Each broker's output goes to its own resource's console log; the port mapper's to this one.
+            _cluster = new BrokerCluster(Name, Path.Combine(context.StateDirectory, Name), ClusterSize, line =>
+            {
+                if (_brokers.FirstOrDefault(b => line.Resource.StartsWith(b.Name, StringComparison.Ordinal)) is { } broker)
+                {
+                    broker.ReceiveOutput(line);
+                }
+                else
+                {
+                    LogOutput(line);
+                }
+            });
             Source = BrokerSource.LocalServer;
         }
         else if (RabbitMqServer.IsInstalled)

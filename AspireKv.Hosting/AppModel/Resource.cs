@@ -9,6 +9,9 @@ public enum ResourceState
     Waiting,
     Starting,
     Running,
+
+    /// <summary>Frozen with SIGSTOP, its sockets open, until it is resumed (SIGCONT).</summary>
+    Paused,
     Stopping,
     Exited,
     FailedToStart,
@@ -93,6 +96,15 @@ public abstract class Resource
 
     public abstract Task KillAsync();
 
+    /// <summary>Whether <see cref="PauseAsync"/> and <see cref="ResumeAsync"/> apply (nodes: SIGSTOP and SIGCONT).</summary>
+    public virtual bool CanPause => false;
+
+    /// <summary>Freezes the running resource where it is (SIGSTOP), as a hung machine would be.</summary>
+    public virtual Task PauseAsync() => throw new InvalidOperationException($"{Name} cannot be paused.");
+
+    /// <summary>Lets a paused resource go on (SIGCONT).</summary>
+    public virtual Task ResumeAsync() => throw new InvalidOperationException($"{Name} cannot be paused, so it cannot be resumed.");
+
     /// <summary>Checks the resource's health now.</summary>
     public abstract Task<ResourceHealth> CheckHealthAsync(CancellationToken cancellationToken);
 
@@ -137,7 +149,7 @@ public abstract class Resource
         _ = process.Exited.ContinueWith(
             t =>
             {
-                if (generation == _generation && State is ResourceState.Running or ResourceState.Starting)
+                if (generation == _generation && State is ResourceState.Running or ResourceState.Starting or ResourceState.Paused)
                 {
                     var detail = t.Result switch
                     {

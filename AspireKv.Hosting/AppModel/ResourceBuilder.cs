@@ -30,7 +30,10 @@ public sealed class ResourceBuilder<T>
 /// <summary>The relations that only some kinds of resource have.</summary>
 public static class ResourceBuilderExtensions
 {
-    /// <summary>Gives the nodes the broker's connection string, as <c>ConnectionStrings__&lt;name&gt;</c>.</summary>
+    /// <summary>
+    /// Gives the nodes the broker's connection string as <c>ConnectionStrings__&lt;name&gt;</c>, under
+    /// the broker resource's own name (and <c>Replication__ConnectionName</c> naming it).
+    /// </summary>
     public static ResourceBuilder<NodeResource> WithReference(this ResourceBuilder<NodeResource> nodes, ResourceBuilder<RabbitMqResource> broker)
     {
         foreach (var node in nodes.Resources)

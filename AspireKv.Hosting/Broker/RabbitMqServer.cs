@@ -175,6 +175,32 @@ public sealed class RabbitMqServer : IAsyncDisposable
             new ProcessSpec($"{Name}-{tool}", Path.Combine(Path.GetDirectoryName(ServerScript)!, tool), ["-n", NodeName, .. arguments], _dataRoot, BuildEnvironment()),
             timeout).ConfigureAwait(false);
 
+    /// <summary>
+    /// The bytes of <paramref name="stream"/>'s segment and index files in this broker's data
+    /// folder (its replica of the stream); 0 when it holds none.
+    /// </summary>
+    public long StreamBytesOnDisk(string stream)
+    {
+        var prefix = $"__{stream.Replace('.', '_')}_";
+        var mnesia = Path.Combine(_dataRoot, "mnesia");
+        if (!Directory.Exists(mnesia))
+        {
+            return 0;
+        }
+
+        try
+        {
+            return Directory.EnumerateDirectories(mnesia, "stream", SearchOption.AllDirectories)
+                .SelectMany(streams => Directory.EnumerateDirectories(streams, prefix + "*"))
+                .SelectMany(folder => Directory.EnumerateFiles(folder))
+                .Sum(file => new FileInfo(file).Length);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0; // a segment dropped by retention while counting
+        }
+    }
+
     /// <summary>Stops the broker gracefully (SIGTERM), killing it after a grace period, then stops its epmd.</summary>
     public async Task StopAsync(TimeSpan? grace = null)
     {

@@ -32,7 +32,9 @@ public sealed class DashboardServer : IAsyncDisposable
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly DistributedApplication _app;
+    private readonly NodeClients _clients = new();
     private readonly KeyBrowser _keys;
+    private readonly ReplicationView _replication;
     private readonly int _port;
     private readonly int _otlpPort;
     private WebApplication? _web;
@@ -42,7 +44,8 @@ public sealed class DashboardServer : IAsyncDisposable
     public DashboardServer(DistributedApplication app, int? port)
     {
         _app = app;
-        _keys = new KeyBrowser(app);
+        _keys = new KeyBrowser(app, _clients);
+        _replication = new ReplicationView(app, _clients);
         _port = port switch
         {
             null => PortAllocator.IsFree(DefaultPort) ? DefaultPort : PortAllocator.Next(),
@@ -138,7 +141,7 @@ public sealed class DashboardServer : IAsyncDisposable
             _web = null;
         }
 
-        _keys.Dispose();
+        _clients.Dispose();
     }
 
     private bool IsSignedIn(HttpContext context) =>
@@ -171,11 +174,13 @@ public sealed class DashboardServer : IAsyncDisposable
                 "stop" => () => _app.StopResourceAsync(name),
                 "restart" => () => _app.RestartResourceAsync(name),
                 "kill" => () => _app.KillResourceAsync(name),
+                "pause" => () => _app.PauseResourceAsync(name),
+                "resume" => () => _app.ResumeResourceAsync(name),
                 _ => null,
             };
             if (work is null || !resource.IsManaged)
             {
-                return Results.BadRequest(new { error = resource.IsManaged ? $"'{action}' is not an action; use start, stop, restart or kill." : $"{name} is not managed by the AppHost." });
+                return Results.BadRequest(new { error = resource.IsManaged ? $"'{action}' is not an action; use start, stop, restart, kill, pause or resume." : $"{name} is not managed by the AppHost." });
             }
 
             // The API allows what the dashboard's buttons offer in this state, nothing more.
@@ -213,6 +218,7 @@ public sealed class DashboardServer : IAsyncDisposable
         web.MapGet("/api/metrics/list", () => Results.Json(Telemetry.Metrics(), Json));
         web.MapGet("/api/keys", (string? node, string? prefix, CancellationToken ct) => _keys.ListAsync(node, prefix, ct));
         web.MapGet("/api/keys/history", (string? node, string? key, CancellationToken ct) => _keys.HistoryAsync(node, key, ct));
+        web.MapGet("/api/replication", async (CancellationToken ct) => Results.Json(await _replication.DescribeAsync(ct).ConfigureAwait(false), Json));
     }
 
     private object DescribeResource(Resource resource) => new
@@ -227,14 +233,17 @@ public sealed class DashboardServer : IAsyncDisposable
         uptimeSeconds = resource.State == ResourceState.Running && resource.StartedAt is { } started ? (DateTimeOffset.UtcNow - started).TotalSeconds : (double?)null,
         restarts = resource.RestartCount,
         managed = resource.IsManaged,
+        pausable = resource.CanPause,
         actions = AllowedActions(resource),
         endpoints = resource.Endpoints.ToDictionary(e => e.Key, e => e.Value.ToString().TrimEnd('/')),
     };
 
-    /// <summary>What can be asked of a resource in its present state: start when it is not running, the rest while it runs.</summary>
+    /// <summary>What can be asked of a resource in its present state: start when it is not running, the rest while it runs; resume (or stop, or kill) while it is paused.</summary>
     internal static IReadOnlyList<string> AllowedActions(Resource resource) => !resource.IsManaged ? [] : resource.State switch
     {
+        ResourceState.Running when resource.CanPause => ["stop", "restart", "kill", "pause"],
         ResourceState.Running or ResourceState.Starting => ["stop", "restart", "kill"],
+        ResourceState.Paused => ["stop", "kill", "resume"],
         ResourceState.NotStarted or ResourceState.Exited or ResourceState.FailedToStart => ["start"],
         _ => [],
     };

@@ -11,11 +11,10 @@ namespace AspireKv.Hosting.Dashboard;
 /// serializably, as the node has applied the log, so that it still shows the keys while the
 /// broker is down; each answer says which node and revision it speaks for.
 /// </summary>
-internal sealed class KeyBrowser(DistributedApplication app) : IDisposable
+internal sealed class KeyBrowser(DistributedApplication app, NodeClients clients)
 {
     private const int MaxKeys = 500;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
-    private readonly Dictionary<Uri, KvClient> _clients = [];
 
     public async Task<IResult> ListAsync(string? node, string? prefix, CancellationToken cancellationToken)
     {
@@ -60,19 +59,6 @@ internal sealed class KeyBrowser(DistributedApplication app) : IDisposable
         }).ConfigureAwait(false);
     }
 
-    public void Dispose()
-    {
-        lock (_clients)
-        {
-            foreach (var client in _clients.Values)
-            {
-                client.Dispose();
-            }
-
-            _clients.Clear();
-        }
-    }
-
     /// <summary>Calls the named node, or the first running one; a node's error becomes a 502 with its status and message.</summary>
     private async Task<IResult> CallAsync<T>(string? node, Func<string, KvClient, Task<T>> call)
     {
@@ -87,24 +73,11 @@ internal sealed class KeyBrowser(DistributedApplication app) : IDisposable
 
         try
         {
-            return Results.Json(await call(resource.Name, Client(resource.Endpoints["grpc"])).ConfigureAwait(false));
+            return Results.Json(await call(resource.Name, clients.For(resource.Endpoints["grpc"])).ConfigureAwait(false));
         }
         catch (RpcException ex)
         {
             return Results.Json(new { node = resource.Name, error = $"{ex.StatusCode}: {ex.Status.Detail}" }, statusCode: StatusCodes.Status502BadGateway);
-        }
-    }
-
-    private KvClient Client(Uri address)
-    {
-        lock (_clients)
-        {
-            if (!_clients.TryGetValue(address, out var client))
-            {
-                client = _clients[address] = new KvClient(address.ToString());
-            }
-
-            return client;
         }
     }
 }

@@ -7,8 +7,11 @@ namespace AspireKv.Hosting.Nodes;
 /// <summary>How to start one node: its name, ports, data folder, broker and peers.</summary>
 public sealed record NodeSpec(string Name, int GrpcPort, int HttpPort, string DataPath)
 {
-    /// <summary><c>amqp://user:pass@host:port</c>; null means the node runs on its in-memory log alone.</summary>
+    /// <summary><c>amqp://user:pass@host:port</c> (a cluster's: several, comma-separated); null means the node runs on its in-memory log alone.</summary>
     public string? BrokerConnectionString { get; init; }
+
+    /// <summary>The broker resource's name: the node gets <c>ConnectionStrings__{name}</c>, and is told to read that one.</summary>
+    public string BrokerConnectionName { get; init; } = "messaging";
 
     /// <summary>Every node's gRPC address by name, this one included, for service discovery.</summary>
     public IReadOnlyDictionary<string, Uri> Peers { get; init; } = new Dictionary<string, Uri>();
@@ -66,7 +69,8 @@ public sealed class NodeProcess : IAsyncDisposable
         };
         if (Spec.BrokerConnectionString is { } broker)
         {
-            environment["ConnectionStrings__messaging"] = broker;
+            environment[$"ConnectionStrings__{Spec.BrokerConnectionName}"] = broker;
+            environment["Replication__ConnectionName"] = Spec.BrokerConnectionName;
         }
         else
         {

@@ -50,11 +50,45 @@ public static class DistributedApplicationTestingBuilder
         }
 
         var app = await overrides.Built.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-        var testing = new TestingApplication(app, overrides, main, state);
-        app.Output = output;
+        return await StartBuiltAsync(new TestingApplication(app, overrides, main, state), output, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a topology the test declares itself, as a Program.cs would (for example with the
+    /// broker under another name), using the projects <typeparamref name="TEntryPoint"/>'s AppHost
+    /// was built with; then waits until every resource is healthy.
+    /// </summary>
+    public static async Task<TestingApplication> StartAsync<TEntryPoint>(
+        Action<DistributedApplicationBuilder> declare,
+        string[]? args = null,
+        IReadOnlyDictionary<string, string?>? configuration = null,
+        Action<LogLine>? output = null,
+        CancellationToken cancellationToken = default)
+    {
+        var state = new TempDirectory("aspirekv-apphost");
+        var overrides = new TestingOverrides(state.Path, configuration ?? new Dictionary<string, string?>());
+        DistributedApplication app;
         try
         {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var builder = new DistributedApplicationBuilder(args ?? [], typeof(TEntryPoint).Assembly, overrides);
+            declare(builder);
+            app = builder.Build();
+        }
+        catch
+        {
+            state.Dispose();
+            throw;
+        }
+
+        return await StartBuiltAsync(new TestingApplication(app, overrides, Task.CompletedTask, state), output, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<TestingApplication> StartBuiltAsync(TestingApplication testing, Action<LogLine>? output, CancellationToken cancellationToken)
+    {
+        testing.Application.Output = output;
+        try
+        {
+            await testing.Application.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -116,6 +150,12 @@ public sealed class TestingApplication : IAsyncDisposable
     public Task KillAsync(string resource) => Application.KillResourceAsync(resource);
 
     public Task RestartAsync(string resource, CancellationToken cancellationToken = default) => Application.RestartResourceAsync(resource, cancellationToken);
+
+    /// <summary>SIGSTOP: the node freezes with its sockets open.</summary>
+    public Task PauseAsync(string resource) => Application.PauseResourceAsync(resource);
+
+    /// <summary>SIGCONT: a paused node goes on.</summary>
+    public Task ResumeAsync(string resource) => Application.ResumeResourceAsync(resource);
 
     /// <summary>Waits until <paramref name="resource"/> reports healthy.</summary>
     public async Task WaitForHealthyAsync(string resource, TimeSpan timeout)

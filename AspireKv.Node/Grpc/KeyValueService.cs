@@ -4,6 +4,7 @@ using AspireKv.Client;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Replication;
+using AspireKv.Node.Snapshots;
 using AspireKv.Node.StateMachine;
 using AspireKv.Node.Watching;
 using AspireKv.V1;
@@ -17,7 +18,7 @@ namespace AspireKv.Node.Grpc;
 /// propose or read, then map the result. What the replica throws becomes a status in
 /// <see cref="StatusMappingInterceptor"/>; what the state machine decided, in <see cref="OutcomeStatus"/>.
 /// </summary>
-public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers) : KeyValue.KeyValueBase
+public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers, IReplicationLog log, SnapshotStore? snapshots = null) : KeyValue.KeyValueBase
 {
     private readonly RequestValidator _validate = new(limits.Value);
 
@@ -206,6 +207,8 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         };
         response.HealthDetail = health.Detail;
         response.Version = NodeVersion.Value;
+        response.Broker = log.Endpoint;
+        response.LastSnapshot = snapshots?.Last;
         response.Peers.AddRange(peers.Describe(replica.LastSeenByOrigin()));
         return Task.FromResult(response);
     }

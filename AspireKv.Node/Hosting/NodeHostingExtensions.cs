@@ -114,26 +114,31 @@ public static class NodeHostingExtensions
     private static void AddReplica(WebApplicationBuilder builder, NodeOptions node, ReplicationOptions replication)
     {
         var inMemory = string.Equals(replication.Log, "InMemory", StringComparison.OrdinalIgnoreCase);
-        var connectionString = builder.Configuration.GetConnectionString("messaging");
+        var connectionName = replication.ConnectionName;
+        var connectionString = builder.Configuration.GetConnectionString(connectionName);
         if (inMemory)
         {
             builder.Services.AddSingleton<IReplicationLog, InMemoryReplicationLog>();
         }
         else if (!string.IsNullOrWhiteSpace(connectionString))
         {
-            BrokerAddresses.Parse(connectionString);
+            BrokerAddresses.Parse(connectionString, connectionName);
             builder.Services.AddSingleton<IReplicationLog>(sp =>
                 new RabbitMqReplicationLog(connectionString, replication, node.Id!, sp.GetRequiredService<ILogger<RabbitMqReplicationLog>>()));
         }
         else
         {
             throw new InvalidOperationException(
-                "No broker is configured. Set ConnectionStrings__messaging=amqp://user:password@host:port (as an AppHost does), " +
+                $"No broker is configured. Set ConnectionStrings__{connectionName}=amqp://user:password@host:port (as an AppHost does), " +
                 "or run one node on its own, keeping nothing, with Replication__Log=InMemory.");
         }
 
         // A snapshot only makes sense next to a durable log; the in-memory log starts empty every time.
         var snapshots = inMemory ? null : new SnapshotStore(node.DataPath!);
+        if (snapshots is not null)
+        {
+            builder.Services.AddSingleton(snapshots);
+        }
         builder.Services.AddSingleton(sp => new Replica(
             sp.GetRequiredService<IReplicationLog>(),
             replication,

@@ -9,6 +9,9 @@ public interface IReplicationLog : IAsyncDisposable
     /// <summary>Where entries go, for telemetry: the exchange's name.</summary>
     string Destination { get; }
 
+    /// <summary>Where the log lives now, for status: the broker's host:port; empty when it has no address.</summary>
+    string Endpoint => string.Empty;
+
     /// <summary>Whether the log can be written now, why not, and which session of it is current.</summary>
     LogAvailability Availability { get; }
 

@@ -8,6 +8,12 @@ public sealed class ReplicationOptions
     /// <summary><c>RabbitMq</c> (the default) or <c>InMemory</c> (one node on its own, nothing kept).</summary>
     public string Log { get; set; } = "RabbitMq";
 
+    /// <summary>
+    /// The connection string the broker is read from, <c>ConnectionStrings:{ConnectionName}</c>: the
+    /// broker resource's name in the AppHost, which gives both. <c>messaging</c> by default.
+    /// </summary>
+    public string ConnectionName { get; set; } = "messaging";
+
     /// <summary>The fanout exchange every node publishes to.</summary>
     public string Exchange { get; set; } = "aspirekv.commands";
 

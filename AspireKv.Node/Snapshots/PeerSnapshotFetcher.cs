@@ -124,6 +124,7 @@ public sealed class PeerSnapshotFetcher(IReadOnlyList<ServiceEndpoint> peers, Sn
 
             var capture = Verify(received, info, bytes, hash.GetHashAndReset(), logIdentity, minAppliedOffset);
             SnapshotStore.Install(received, store.Path);
+            store.Record(capture, $"installed from {peer.Service}");
             logger.LogInformation(
                 "Installed the snapshot from node {Peer}: revision {Revision}, {Keys} keys, resuming at log offset {Offset}.", peer.Service, capture.Revision, capture.Keys.Count, capture.AppliedOffset);
             return capture;

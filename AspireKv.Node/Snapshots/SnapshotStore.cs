@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using AspireKv.Node.Snapshots.Wire;
 using AspireKv.Node.StateMachine;
+using AspireKv.V1;
 using Google.Protobuf;
 
 namespace AspireKv.Node.Snapshots;
@@ -20,9 +21,28 @@ public sealed class SnapshotStore(string directory)
     private const int HeaderSize = 8 + 4 + 8 + 32;
     private static readonly byte[] Magic = "AKVSNAP1"u8.ToArray();
 
+    private volatile SnapshotSummary? _last;
+
     public string Path { get; } = System.IO.Path.Combine(directory, FileName);
 
-    public void Save(StateCapture capture, string nodeId) => Write(capture, nodeId, Path);
+    /// <summary>The snapshot this node last wrote, loaded or installed; null while it has none.</summary>
+    public SnapshotSummary? Last => _last;
+
+    public void Save(StateCapture capture, string nodeId)
+    {
+        Write(capture, nodeId, Path);
+        Record(capture, "written");
+    }
+
+    /// <summary>Notes that the file at <see cref="Path"/> now holds <paramref name="capture"/>, and where it came from.</summary>
+    public void Record(StateCapture capture, string source) => _last = new SnapshotSummary
+    {
+        AppliedLogOffset = capture.AppliedOffset,
+        Revision = capture.Revision,
+        WrittenUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        SizeBytes = File.Exists(Path) ? new FileInfo(Path).Length : 0,
+        Source = source,
+    };
 
     /// <summary>
     /// Writes <paramref name="capture"/> as a snapshot file at <paramref name="path"/>: to a
@@ -124,7 +144,16 @@ public sealed class SnapshotStore(string directory)
     }
 
     /// <summary>Loads the snapshot; null when there is none. Throws <see cref="InvalidDataException"/> when it is damaged.</summary>
-    public StateCapture? Load() => Read(Path);
+    public StateCapture? Load()
+    {
+        var capture = Read(Path);
+        if (capture is not null)
+        {
+            Record(capture, "loaded");
+        }
+
+        return capture;
+    }
 
     /// <summary>Reads the snapshot file at <paramref name="path"/>; null when there is none. Throws <see cref="InvalidDataException"/> when it is damaged.</summary>
     public static StateCapture? Read(string path)

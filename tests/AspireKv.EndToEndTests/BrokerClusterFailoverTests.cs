@@ -6,6 +6,7 @@ using AspireKv.Hosting.Testing;
 using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;
+using Microsoft.Playwright;
 using Xunit.Abstractions;
 
 namespace AspireKv.EndToEndTests;
@@ -18,7 +19,9 @@ public sealed class BrokerClusterFixture : IAsyncLifetime
     public RabbitMqResource Messaging => App.Application.GetResource<RabbitMqResource>("messaging");
 
     public async Task InitializeAsync() =>
-        App = await DistributedApplicationTestingBuilder.StartAsync<Program>(["--replicas", "3", "--brokers", "3"]);
+        App = await DistributedApplicationTestingBuilder.StartAsync<Program>(
+            ["--replicas", "3", "--brokers", "3"],
+            new Dictionary<string, string?> { ["Dashboard:Enabled"] = "true", ["Dashboard:Port"] = "0" });
 
     public async Task DisposeAsync()
     {
@@ -106,6 +109,63 @@ public sealed class BrokerClusterFailoverTests(BrokerClusterFixture fixture, ITe
         await WaitForConvergenceAsync();
     }
 
+    [Fact]
+    public async Task Replication_page_shows_the_stream_the_brokers_and_their_leader_and_each_nodes_lag_live()
+    {
+        const float patience = 60_000;
+        await EnsureWholeAsync();
+        var leader = await LeaderAsync();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Chromium.LaunchAsync(playwright);
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1000 } });
+        page.SetDefaultTimeout(patience);
+        Assertions.SetDefaultExpectTimeout(patience); // the page polls; a broker's graceful stop takes up to its 30 s grace
+        await page.GotoAsync(fixture.App.Application.Dashboard!.LoginUrl.ToString());
+        await page.Locator("nav a[data-page='replication']").ClickAsync();
+
+        // The stream, and each broker of the cluster with the one that leads the stream.
+        await Assertions.Expect(page.Locator("#last-offset")).Not.ToBeEmptyAsync();
+        await Assertions.Expect(page.Locator("#stream-size")).ToContainTextAsync("B");
+        foreach (var broker in fixture.Messaging.Brokers)
+        {
+            await Assertions.Expect(page.Locator($"tr[data-broker='{broker.Name}'] td.state")).ToContainTextAsync("Running");
+        }
+
+        await Assertions.Expect(page.Locator($"tr[data-broker='{leader.Name}'] td.role")).ToHaveTextAsync("leader");
+        await Assertions.Expect(page.Locator("#brokers td.role", new() { HasTextString = "replica" })).ToHaveCountAsync(2);
+
+        // Every node with its applied offset, its lag behind the stream, its broker and a snapshot.
+        foreach (var node in Nodes)
+        {
+            await Assertions.Expect(page.Locator($"tr[data-node='{node}'] td.applied-offset")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9]+$"));
+            await Assertions.Expect(page.Locator($"tr[data-node='{node}'] td.lag")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9]+$"));
+            await Assertions.Expect(page.Locator($"tr[data-node='{node}'] td.snapshot")).ToContainTextAsync("offset", new() { Timeout = patience });
+        }
+
+        // Live: a paused node falls behind the stream while the others write; resumed, it catches up.
+        await page.Locator("tr[data-node='node2'] button[data-action='pause']").ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-node='node2'] td.state")).ToHaveTextAsync("Paused");
+        for (var i = 0; i < 20; i++)
+        {
+            await fixture.App.CreateKvClient("node1").PutAsync($"replication-page/{i}", "x");
+        }
+
+        await Assertions.Expect(page.Locator("tr[data-node='node1'] td.lag")).ToHaveTextAsync("0");
+        await Assertions.Expect(page.Locator("tr[data-node='node2'] td.lag")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[1-9][0-9]*$"));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName, "dashboard-replication.png"), FullPage = true });
+        await page.Locator("tr[data-node='node2'] button[data-action='resume']").ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-node='node2'] td.state")).ToHaveTextAsync("Running");
+        await Assertions.Expect(page.Locator("tr[data-node='node2'] td.lag")).ToHaveTextAsync("0");
+
+        // A broker stopped from the page shows as such, and comes back.
+        var follower = fixture.Messaging.Brokers.First(b => b != leader);
+        await page.Locator($"tr[data-broker='{follower.Name}'] button[data-action='stop']").ClickAsync();
+        await Assertions.Expect(page.Locator($"tr[data-broker='{follower.Name}'] td.state")).ToHaveTextAsync("Exited");
+        await page.Locator($"tr[data-broker='{follower.Name}'] button[data-action='start']").ClickAsync();
+        await Assertions.Expect(page.Locator($"tr[data-broker='{follower.Name}'] td.state")).ToHaveTextAsync("Running");
+    }
+
     private async Task<BrokerResource> LeaderAsync()
     {
         await EnsureWholeAsync();
@@ -117,6 +177,7 @@ public sealed class BrokerClusterFailoverTests(BrokerClusterFixture fixture, ITe
     /// <summary>Every broker running (a failed test may have left one down) and every node taking writes.</summary>
     private async Task EnsureWholeAsync()
     {
+        await Eventually.TrueAsync(() => fixture.Messaging.Brokers.All(b => b.State is not (ResourceState.Stopping or ResourceState.Starting)), Patience);
         foreach (var broker in fixture.Messaging.Brokers.Where(b => b.State != ResourceState.Running))
         {
             await fixture.App.StartAsync(broker.Name);

@@ -16,6 +16,19 @@ const duration = (seconds) => seconds == null ? "" : seconds < 60 ? `${seconds.t
 const every = (ms, fn) => { fn(); timer = setInterval(fn, ms); };
 
 const ACTIONS = ["start", "stop", "restart", "kill"];
+const PAUSE = ["pause", "resume"];
+
+// Asks the AppHost to act on a resource; say(text, bad) reports what happened.
+const requestAction = async (name, action, say) => {
+  say(`${name}: ${action} requested…`);
+  try {
+    await api(`/api/resources/${name}/${action}`, { method: "POST", headers: { "x-aspirekv-dashboard": "1" } });
+  } catch (e) {
+    say(`${name}: ${action} failed: ${e.message.replace(/^\d+ /, "")}`, true);
+  }
+};
+const actionButtons = (name, state, allowed, actions, busy) => actions.map((a) =>
+  `<button class="${a === "kill" ? "danger" : ""}" data-name="${esc(name)}" data-action="${a}" ${allowed.includes(a) && !busy ? "" : "disabled"} title="${allowed.includes(a) ? `${a} ${esc(name)}` : `not while ${esc(state)}`}">${a}</button>`).join("");
 
 async function resources() {
   page.innerHTML = `<h1>Resources</h1><div class="feedback" id="feedback" role="status"></div><table id="resources"><thead><tr><th>Name</th><th>Type</th><th>State</th><th>Health</th><th>PID</th><th>Uptime</th><th>Restarts</th><th>Endpoints</th><th>Actions</th></tr></thead><tbody></tbody></table>`;
@@ -25,11 +38,8 @@ async function resources() {
   const say = (text, bad) => { feedback.textContent = text; feedback.className = `feedback ${bad ? "bad" : "ok"}`; };
   const act = async (name, action) => {
     pending.add(name);
-    say(`${name}: ${action} requested…`);
     try {
-      await api(`/api/resources/${name}/${action}`, { method: "POST", headers: { "x-aspirekv-dashboard": "1" } });
-    } catch (e) {
-      say(`${name}: ${action} failed: ${e.message.replace(/^\d+ /, "")}`, true);
+      await requestAction(name, action, say);
     } finally {
       setTimeout(() => pending.delete(name), 1500);
     }
@@ -39,7 +49,7 @@ async function resources() {
     body.innerHTML = list.map((r) => {
       const endpoints = Object.entries(r.endpoints).map(([k, v]) => v.startsWith("http") ? `<div>${esc(k)}: <a href="${esc(v)}" target="_blank">${esc(v)}</a></div>` : `<div>${esc(k)}: ${esc(v)}</div>`).join("");
       const actions = !r.managed ? `<span class="muted">existing broker</span>`
-        : ACTIONS.map((a) => `<button class="${a === "kill" ? "danger" : ""}" data-name="${esc(r.name)}" data-action="${a}" ${r.actions.includes(a) && !pending.has(r.name) ? "" : "disabled"} title="${r.actions.includes(a) ? `${a} ${esc(r.name)}` : `not while ${esc(r.state)}`}">${a}</button>`).join("");
+        : actionButtons(r.name, r.state, r.actions, r.pausable ? [...ACTIONS, ...PAUSE] : ACTIONS, pending.has(r.name));
       return `<tr data-resource="${esc(r.name)}"><td>${esc(r.name)}</td><td>${esc(r.type)}</td><td class="state ${esc(r.state)}">${esc(r.state)}${r.stateDetail ? `<div class="muted detail">${esc(r.stateDetail)}</div>` : ""}</td>` +
         `<td class="health ${esc(r.health)}">${esc(r.health)}</td><td>${r.pid ?? ""}</td><td>${duration(r.uptimeSeconds)}</td><td>${r.restarts}</td><td>${endpoints}</td><td>${actions}</td></tr>`;
     }).join("");
@@ -245,11 +255,42 @@ async function keys(selected) {
   every(2000, () => refresh().catch((e) => { revision.textContent = ` ${e.message}`; }));
 }
 
+// Replication: the stream, the brokers (which leads the stream), and how far each node has applied it.
+async function replication() {
+  page.innerHTML = `<h1>Replication</h1><div class="feedback" id="feedback" role="status"></div>` +
+    `<h2>Stream</h2><table id="stream" class="kv"><tbody></tbody></table>` +
+    `<h2>Brokers</h2><table id="brokers"><thead><tr><th>Broker</th><th>Erlang node</th><th>State</th><th>Health</th><th>Stream role</th><th>Offset</th><th>Actions</th></tr></thead><tbody></tbody></table>` +
+    `<h2>Nodes</h2><table id="nodes"><thead><tr><th>Node</th><th>State</th><th>Health</th><th>Applied offset</th><th>Revision</th><th>Lag</th><th>Broker</th><th>Last snapshot</th><th>Actions</th></tr></thead><tbody></tbody></table>`;
+  const [stream, brokers, nodes, feedback] = ["#stream tbody", "#brokers tbody", "#nodes tbody", "#feedback"].map((q) => page.querySelector(q));
+  const say = (text, bad) => { feedback.textContent = text; feedback.className = `feedback ${bad ? "bad" : "ok"}`; };
+  const bytes = (n) => n == null ? "" : n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+  const wire = (table) => table.querySelectorAll("button").forEach((b) => b.onclick = () => requestAction(b.dataset.name, b.dataset.action, say));
+  every(2000, async () => {
+    const r = await api("/api/replication");
+    const s = r.stream;
+    stream.innerHTML = s.error ? `<tr><th>${esc(s.name)}</th><td class="muted" id="stream-error">${esc(s.error)}</td></tr>`
+      : `<tr><th>Name</th><td>${esc(s.name)}</td></tr><tr><th>First offset</th><td id="first-offset">${s.firstOffset ?? ""}</td></tr>` +
+        `<tr><th>Last offset</th><td id="last-offset">${s.lastOffset ?? ""}</td></tr><tr><th>Size on disk</th><td id="stream-size">${bytes(s.sizeBytes)}${s.source ? ` <span class="muted">(${esc(s.source)}'s replica, ${s.segments ?? "?"} segment${s.segments === 1 ? "" : "s"})</span>` : ""}</td></tr>`;
+    brokers.innerHTML = r.brokers.map((b) => `<tr data-broker="${esc(b.name)}"><td>${esc(b.name)}</td><td class="muted">${esc(b.erlangNode ?? "")}</td><td class="state ${esc(b.state)}">${esc(b.state)}</td>` +
+      `<td class="health ${esc(b.health)}">${esc(b.health)}</td><td class="role">${b.role === "leader" ? `<b>leader</b>` : esc(b.role ?? "")}</td><td>${b.offset ?? ""}</td>` +
+      `<td>${b.managed ? actionButtons(b.name, b.state, b.actions, ["start", "stop", "kill"], false) : `<span class="muted">existing broker</span>`}</td></tr>`).join("");
+    nodes.innerHTML = r.nodes.map((n) => {
+      const snap = n.lastSnapshot;
+      return `<tr data-node="${esc(n.name)}"><td>${esc(n.name)}</td><td class="state ${esc(n.state)}">${esc(n.state)}</td>` +
+        `<td class="health ${esc(n.health)}">${esc(n.health)}${n.detail ? `<div class="muted detail">${esc(n.detail)}</div>` : ""}</td>` +
+        `<td class="applied-offset">${n.appliedOffset ?? ""}</td><td>${n.appliedRevision ?? ""}</td><td class="lag">${n.lag ?? ""}</td><td>${esc(n.broker ?? "")}</td>` +
+        `<td class="snapshot">${snap ? `offset ${snap.appliedOffset}, revision ${snap.revision}, ${bytes(snap.sizeBytes)}, ${esc(snap.source)} at ${time(snap.writtenUnixMs)}` : `<span class="muted">none yet</span>`}</td>` +
+        `<td>${actionButtons(n.name, n.state, n.actions, ["pause", "resume", "stop", "start", "kill"], false)}</td></tr>`;
+    }).join("");
+    [brokers, nodes].forEach(wire);
+  });
+}
+
 function route() {
   clearInterval(timer);
   const [, name = "resources", arg] = location.hash.split("/");
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === name));
-  const pages = { resources, console: consoleLogs, logs, traces: arg ? () => trace(arg) : traces, metrics, keys };
+  const pages = { resources, console: consoleLogs, logs, traces: arg ? () => trace(arg) : traces, metrics, keys, replication };
   (pages[name] || resources)(arg ? decodeURIComponent(arg) : undefined).catch((e) => { page.innerHTML = `<p class="state Exited">${esc(e.message)}</p>`; });
 }
 

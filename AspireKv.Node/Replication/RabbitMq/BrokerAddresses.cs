@@ -23,7 +23,9 @@ public sealed class BrokerAddresses
     public IReadOnlyList<AmqpTcpEndpoint> Endpoints { get; }
 
     /// <summary>Checks the list and says what is wrong with it; the node refuses to start with a bad one.</summary>
-    public static BrokerAddresses Parse(string connectionString)
+    /// <param name="connectionString">The value of <c>ConnectionStrings:{name}</c>.</param>
+    /// <param name="name">The connection string's name, for messages.</param>
+    public static BrokerAddresses Parse(string connectionString, string name = "messaging")
     {
         var parts = connectionString.Split(',', StringSplitOptions.TrimEntries);
         var uris = new List<Uri>();
@@ -32,7 +34,7 @@ public sealed class BrokerAddresses
             if (!Uri.TryCreate(part, UriKind.Absolute, out var uri) || (uri.Scheme != "amqp" && uri.Scheme != "amqps") || string.IsNullOrEmpty(uri.Host))
             {
                 throw new InvalidOperationException(
-                    $"ConnectionStrings:messaging '{Redact(connectionString)}' is not an AMQP URI, or a comma-separated list of them" +
+                    $"ConnectionStrings:{name} '{Redact(connectionString)}' is not an AMQP URI, or a comma-separated list of them" +
                     (parts.Length > 1 ? $" ('{Redact(part)}' is not one)" : string.Empty) +
                     "; use amqp://user:password@host:port (optionally /vhost), and for a cluster one such URI per broker, separated by commas.");
             }
@@ -44,14 +46,14 @@ public sealed class BrokerAddresses
         if (uris.Skip(1).FirstOrDefault(u => u.Scheme != first.Scheme || u.UserInfo != first.UserInfo || u.AbsolutePath != first.AbsolutePath) is { } odd)
         {
             throw new InvalidOperationException(
-                $"ConnectionStrings:messaging lists brokers with different schemes, users, passwords or virtual hosts ('{Redact(first.OriginalString)}' and '{Redact(odd.OriginalString)}'); " +
+                $"ConnectionStrings:{name} lists brokers with different schemes, users, passwords or virtual hosts ('{Redact(first.OriginalString)}' and '{Redact(odd.OriginalString)}'); " +
                 "the brokers of one cluster share them, so every URI in the list must carry the same.");
         }
 
         var duplicate = uris.GroupBy(u => (u.Host.ToLowerInvariant(), u.Port)).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
-            throw new InvalidOperationException($"ConnectionStrings:messaging lists the broker {duplicate.Key.Item1}:{duplicate.Key.Port} more than once.");
+            throw new InvalidOperationException($"ConnectionStrings:{name} lists the broker {duplicate.Key.Item1}:{duplicate.Key.Port} more than once.");
         }
 
         var endpoints = uris.Select(u => new AmqpTcpEndpoint(

@@ -46,7 +46,7 @@ public sealed class RabbitMqReplicationLog : IReplicationLog
         _options = options;
         _nodeId = nodeId;
         _logger = logger;
-        _brokers = BrokerAddresses.Parse(connectionString);
+        _brokers = BrokerAddresses.Parse(connectionString, options.ConnectionName);
         _factory = new ConnectionFactory
         {
             Uri = _brokers.First,

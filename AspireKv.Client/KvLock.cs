@@ -120,7 +120,7 @@ public sealed class KvLock : IAsyncDisposable
     }
 
     /// <summary>Keeps the lease alive about three times per TTL until stopped; returns false when the lease is gone.</summary>
-    private static async Task<bool> KeepAliveAsync(KvClient client, long lease, TimeSpan ttl, CancellationToken stop)
+    internal static async Task<bool> KeepAliveAsync(KvClient client, long lease, TimeSpan ttl, CancellationToken stop)
     {
         var interval = TimeSpan.FromTicks(Math.Max(ttl.Ticks / 3, TimeSpan.FromMilliseconds(200).Ticks));
         try
@@ -142,8 +142,9 @@ public sealed class KvLock : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
+            // Stopped; a keep-alive in flight then ends as a cancelled call.
             return true;
         }
     }

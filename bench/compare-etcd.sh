@@ -4,6 +4,7 @@
 # etcd-server, installed when missing) and the AppHost's 3 nodes, 256-byte values, 1,000 keys.
 #
 #   bench/compare-etcd.sh [seconds per workload, default 10]
+#   Brokers=3 bench/compare-etcd.sh 10     # AspireKv on a three-broker RabbitMQ cluster
 #
 # Prints one table: each workload's throughput and latency on etcd, on AspireKv's own API, and on
 # AspireKv's etcd API, with the ratios; then where the CPU went: CPU time per operation of each
@@ -56,7 +57,8 @@ roles() {
   if [ "$system" = etcd ]; then
     for pid in "${pids[@]}"; do i=$((i + 1)); echo "etcd-m$i=$pid"; done
   else
-    for pid in $(pgrep -d ' ' -f "beam.smp.*$work/apphost"); do echo "broker=$pid"; done
+    # One Erlang VM per broker: broker, then broker-2, broker-3 for a cluster (Brokers=3 bench/compare-etcd.sh).
+    for pid in $(pgrep -d ' ' -f "beam.smp.*$work/apphost"); do i=$((i + 1)); if [ $i = 1 ]; then echo "broker=$pid"; else echo "broker-$i=$pid"; fi; done
     for pid in $(pgrep -d ' ' -f "AspireKv.Node.dll"); do
       node=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^OTEL_SERVICE_NAME=//p')
       grep -q "$work/apphost" "/proc/$pid/environ" 2>/dev/null && echo "$node=$pid"

@@ -20,6 +20,8 @@ public sealed class DistributedApplication : IAsyncDisposable
     private readonly List<AppHostLock> _locks = [];
     private bool _wroteEndpoints;
     private Task _healthLoop = Task.CompletedTask;
+    private readonly Lock _adding = new();
+    private IReadOnlyList<Resource> _resources;
     private bool _started;
     private int _disposed;
 
@@ -27,7 +29,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     {
         Options = options;
         Configuration = configuration;
-        Resources = resources;
+        _resources = [.. resources];
         _appHost = appHost;
         if (options.ConsoleOutput)
         {
@@ -46,7 +48,7 @@ public sealed class DistributedApplication : IAsyncDisposable
             Configuration = configuration,
             StateDirectory = options.StateDirectory,
             ProjectPath = name => ResourceProjects.GetPath(name, _appHost),
-            Resources = resources,
+            Resources = _resources,
         };
     }
 
@@ -54,7 +56,8 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     public IConfiguration Configuration { get; }
 
-    public IReadOnlyList<Resource> Resources { get; }
+    /// <summary>The resources; a node added while it runs (<see cref="AddNodeAsync"/>) replaces the list with a longer one.</summary>
+    public IReadOnlyList<Resource> Resources => _resources;
 
     public DistributedApplicationContext Context { get; }
 
@@ -235,6 +238,37 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     /// <summary>Ends the resource's process at once with SIGKILL.</summary>
     public Task KillResourceAsync(string name) => Requested(name, "kill (SIGKILL)").KillAsync();
+
+    /// <summary>
+    /// Adds one more node to the running application, declared like the last one (its broker,
+    /// settings and name prefix, numbered on: node4 after node3), starts it and waits until it
+    /// serves. It catches up as any node does: from the log, or from a peer's snapshot where the
+    /// log no longer starts at offset 0.
+    /// </summary>
+    public async Task<NodeResource> AddNodeAsync(CancellationToken cancellationToken = default)
+    {
+        NodeResource node;
+        lock (_adding)
+        {
+            var nodes = Resources.OfType<NodeResource>().ToList();
+            var template = nodes.LastOrDefault() ?? throw new InvalidOperationException("This application declares no nodes, so there is none to add one like.");
+            var prefix = template.Name.TrimEnd("0123456789".ToCharArray());
+            var next = nodes.Select(n => n.Name[prefix.Length..]).Where(n => n.Length > 0 && n.All(char.IsAsciiDigit) && n.Length < 9).Select(int.Parse).DefaultIfEmpty(0).Max() + 1;
+            node = template.CreateSibling($"{prefix}{next}");
+            node.Output = line => Output?.Invoke(line);
+            _resources = [.. _resources, node];
+            Context.Resources = _resources;
+        }
+
+        node.LogAction("add");
+        await node.StartAsync(Context, cancellationToken).ConfigureAwait(false);
+        if (_wroteEndpoints)
+        {
+            WriteEndpointsFile();
+        }
+
+        return node;
+    }
 
     /// <summary>Freezes the resource's process with SIGSTOP (nodes).</summary>
     public Task PauseResourceAsync(string name) => Requested(name, "pause (SIGSTOP)").PauseAsync();

@@ -13,7 +13,8 @@ public sealed class DistributedApplicationContext
     /// <summary>Finds the built output of a project resource by assembly name.</summary>
     public required Func<string, string> ProjectPath { get; init; }
 
-    public required IReadOnlyList<Resource> Resources { get; init; }
+    /// <summary>Every resource, a node added while the application runs included.</summary>
+    public required IReadOnlyList<Resource> Resources { get; set; }
 
     /// <summary>Where nodes send OTLP telemetry; null when nothing collects it.</summary>
     public Uri? OtlpEndpoint { get; set; }

@@ -38,6 +38,23 @@ public sealed class NodeResource : Resource
 
     internal void SetEnvironment(string key, string? value) => _environment[key] = value;
 
+    /// <summary>A node named <paramref name="name"/> declared like this one: the same broker, settings and dependencies.</summary>
+    internal NodeResource CreateSibling(string name)
+    {
+        var sibling = new NodeResource(name) { Broker = Broker };
+        foreach (var (key, value) in _environment)
+        {
+            sibling.SetEnvironment(key, value);
+        }
+
+        foreach (var dependency in WaitsFor)
+        {
+            sibling.AddWaitFor(dependency);
+        }
+
+        return sibling;
+    }
+
     public override async Task StartAsync(DistributedApplicationContext context, CancellationToken cancellationToken)
     {
         if (State is ResourceState.Running or ResourceState.Starting)

@@ -202,6 +202,31 @@ public sealed class DashboardServer : IAsyncDisposable
             });
             return Results.Accepted(value: new { name, action });
         });
+        web.MapPost("/api/nodes", (HttpContext context) =>
+        {
+            if (!context.Request.Headers.ContainsKey(CsrfHeader))
+            {
+                return Results.BadRequest(new { error = $"Send the {CsrfHeader} header." });
+            }
+
+            if (!_app.Resources.OfType<NodeResource>().Any())
+            {
+                return Results.Conflict(new { error = "This application declares no nodes, so there is none to add one like." });
+            }
+
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await _app.AddNodeAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    _app.Resources.OfType<NodeResource>().Last().LogActionFailed("add a node", ex);
+                }
+            });
+            return Results.Accepted(value: new { action = "add a node" });
+        });
         web.MapGet("/api/console/{name}", (string name, long? after) =>
         {
             var resource = _app.Resources.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase));

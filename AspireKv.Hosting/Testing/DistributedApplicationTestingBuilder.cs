@@ -151,6 +151,10 @@ public sealed class TestingApplication : IAsyncDisposable
 
     public Task RestartAsync(string resource, CancellationToken cancellationToken = default) => Application.RestartResourceAsync(resource, cancellationToken);
 
+    /// <summary>Adds a node declared like the others (node4 after node3), starts it and waits until it serves; returns its name.</summary>
+    public async Task<string> AddNodeAsync(CancellationToken cancellationToken = default) =>
+        (await Application.AddNodeAsync(cancellationToken).ConfigureAwait(false)).Name;
+
     /// <summary>SIGSTOP: the node freezes with its sockets open.</summary>
     public Task PauseAsync(string resource) => Application.PauseResourceAsync(resource);
 

@@ -26,4 +26,35 @@ public sealed class AppModelTests
         Assert.Equal("through the queue broker", await app.CreateKvClient("kv1").GetStringAsync("renamed"));
         Assert.Equal(1, put.Revision);
     }
+
+    [Fact]
+    public async Task A_node_added_through_the_testing_API_to_a_running_topology_installs_a_peers_snapshot_when_the_log_was_trimmed()
+    {
+        await using var app = await DistributedApplicationTestingBuilder.StartAsync<Program>(builder =>
+        {
+            var messaging = builder.AddRabbitMQ("messaging");
+            builder.AddKeyValueNodes("node", 2).WithReference(messaging).WaitFor(messaging)
+                .WithEnvironment("Replication__StreamMaxLengthBytes", "200000")
+                .WithEnvironment("Replication__StreamMaxSegmentSizeBytes", "50000")
+                .WithEnvironment("Node__SnapshotInterval", "00:00:01");
+        });
+
+        // About 2 MB through a stream that keeps 200 KB: it no longer starts at offset 0.
+        var value = new string('x', 2000);
+        await app.CreateKvClient("node1").PutAsync("joined/first", "before node3");
+        for (var i = 0; i < 1000; i++)
+        {
+            await app.CreateKvClient(i % 2 == 0 ? "node1" : "node2").PutAsync($"joined/{i}", value);
+        }
+
+        var added = await app.AddNodeAsync();
+
+        Assert.Equal("node3", added);
+        Assert.Equal(ResourceState.Running, app.GetResource(added).State);
+        Assert.Equal("before node3", await app.CreateKvClient(added).GetStringAsync("joined/first"));
+        Assert.Equal(value, await app.CreateKvClient(added).GetStringAsync("joined/999"));
+        Assert.Contains(app.GetResource(added).Logs.Snapshot(), l => l.Text.Contains("installed a snapshot from node", StringComparison.Ordinal));
+        var endpoints = AspireKv.Client.Discovery.EndpointsFile.Load(app.Application.Options.EndpointsFile);
+        Assert.True(endpoints.Resources.ContainsKey(added), "the endpoints file does not list the added node");
+    }
 }

@@ -158,6 +158,12 @@ public sealed class BrokerClusterFailoverTests(BrokerClusterFixture fixture, ITe
         await Assertions.Expect(page.Locator("tr[data-node='node2'] td.state")).ToHaveTextAsync("Running");
         await Assertions.Expect(page.Locator("tr[data-node='node2'] td.lag")).ToHaveTextAsync("0");
 
+        // A node added from the page joins the running topology and catches up.
+        await page.Locator("#add-node").ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-node='node4'] td.state")).ToHaveTextAsync("Running");
+        await Assertions.Expect(page.Locator("tr[data-node='node4'] td.lag")).ToHaveTextAsync("0");
+        Assert.Equal("x", await fixture.App.CreateKvClient("node4").GetStringAsync("replication-page/19"));
+
         // A broker stopped from the page shows as such, and comes back.
         var follower = fixture.Messaging.Brokers.First(b => b != leader);
         await page.Locator($"tr[data-broker='{follower.Name}'] button[data-action='stop']").ClickAsync();

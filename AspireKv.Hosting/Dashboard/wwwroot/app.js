@@ -260,11 +260,19 @@ async function replication() {
   page.innerHTML = `<h1>Replication</h1><div class="feedback" id="feedback" role="status"></div>` +
     `<h2>Stream</h2><table id="stream" class="kv"><tbody></tbody></table>` +
     `<h2>Brokers</h2><table id="brokers"><thead><tr><th>Broker</th><th>Erlang node</th><th>State</th><th>Health</th><th>Stream role</th><th>Offset</th><th>Actions</th></tr></thead><tbody></tbody></table>` +
-    `<h2>Nodes</h2><table id="nodes"><thead><tr><th>Node</th><th>State</th><th>Health</th><th>Applied offset</th><th>Revision</th><th>Lag</th><th>Broker</th><th>Last snapshot</th><th>Actions</th></tr></thead><tbody></tbody></table>`;
+    `<h2>Nodes</h2><div class="toolbar"><button id="add-node" title="Start one more node, declared like the others; it catches up from the log or a peer's snapshot">add a node</button></div><table id="nodes"><thead><tr><th>Node</th><th>State</th><th>Health</th><th>Applied offset</th><th>Revision</th><th>Lag</th><th>Broker</th><th>Last snapshot</th><th>Actions</th></tr></thead><tbody></tbody></table>`;
   const [stream, brokers, nodes, feedback] = ["#stream tbody", "#brokers tbody", "#nodes tbody", "#feedback"].map((q) => page.querySelector(q));
   const say = (text, bad) => { feedback.textContent = text; feedback.className = `feedback ${bad ? "bad" : "ok"}`; };
   const bytes = (n) => n == null ? "" : n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
   const wire = (table) => table.querySelectorAll("button").forEach((b) => b.onclick = () => requestAction(b.dataset.name, b.dataset.action, say));
+  page.querySelector("#add-node").onclick = async () => {
+    say("adding a node…");
+    try {
+      await api("/api/nodes", { method: "POST", headers: { "x-aspirekv-dashboard": "1" } });
+    } catch (e) {
+      say(`adding a node failed: ${e.message.replace(/^\d+ /, "")}`, true);
+    }
+  };
   every(2000, async () => {
     const r = await api("/api/replication");
     const s = r.stream;

@@ -11,7 +11,7 @@ public sealed class AppHostProcessTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
 
     [Fact]
-    public async Task AppHost_starts_stops_on_sigint_and_starts_again_leaving_nothing_behind()
+    public async Task AppHost_starts_stops_on_sigint_and_starts_again_with_another_replica_leaving_nothing_behind()
     {
         using var folder = new TempDirectory("aspirekv-apphost-run");
         var endpointsPath = Path.Combine(folder.Path, ".aspirekv", "endpoints.json");
@@ -52,12 +52,15 @@ public sealed class AppHostProcessTests
         Assert.False(File.Exists(endpointsPath), "the endpoints file outlived the AppHost");
         Assert.Empty(ProcessTable.Mentioning(folder.Path));
 
-        // Second run, same folder: no port or state collision, and the data is still there.
-        await using (var second = await StartAppHostAsync(folder.Path))
+        // Second run, same folder, one replica more: no port or state collision, the data is still
+        // there, and the new node4 (an empty folder of its own) has caught up with it.
+        await using (var second = await StartAppHostAsync(folder.Path, "--replicas", "4"))
         {
             var endpoints = EndpointsFile.Load(endpointsPath);
-            using (var client = new KvClient(endpoints.Resources["node3"].Endpoints["grpc"]))
+            Assert.Equal(["messaging", "node1", "node2", "node3", "node4"], endpoints.Resources.Keys);
+            foreach (var node in new[] { "node3", "node4" })
             {
+                using var client = new KvClient(endpoints.Resources[node].Endpoints["grpc"]);
                 Assert.Equal("across runs", await client.GetStringAsync("apphost/kept"));
             }
 
@@ -157,10 +160,10 @@ public sealed class AppHostProcessTests
 
     private static string AppHostPath => typeof(Program).Assembly.Location;
 
-    private static async Task<ManagedProcess> StartAppHostAsync(string folder)
+    private static async Task<ManagedProcess> StartAppHostAsync(string folder, params string[] arguments)
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var spec = DotNetHost.Run("apphost", AppHostPath, ["--no-dashboard"], new Dictionary<string, string?> { ["NO_COLOR"] = "1" }) with { WorkingDirectory = folder };
+        var spec = DotNetHost.Run("apphost", AppHostPath, ["--no-dashboard", .. arguments], new Dictionary<string, string?> { ["NO_COLOR"] = "1" }) with { WorkingDirectory = folder };
         var process = ManagedProcess.Start(spec, line =>
         {
             if (line.Text.Contains("AspireKv is ready", StringComparison.Ordinal))

@@ -119,13 +119,11 @@ public sealed class DistributedApplication : IAsyncDisposable
             _console?.Say($"Dashboard: {Dashboard.LoginUrl}");
         }
 
-        foreach (var node in Resources.OfType<NodeResource>().Where(n => n.Broker is not null))
+        // Ports are given as the application starts, not when resources are declared; every node's
+        // before any node starts, since each node is told where its peers are.
+        foreach (var node in Resources.OfType<NodeResource>())
         {
-            // Nodes always wait for their broker.
-            if (!node.WaitsFor.Contains(node.Broker!))
-            {
-                node.AddWaitFor(node.Broker!);
-            }
+            node.AllocatePorts();
         }
 
         var starting = new Dictionary<Resource, Task>();
@@ -256,6 +254,7 @@ public sealed class DistributedApplication : IAsyncDisposable
             var next = nodes.Select(n => n.Name[prefix.Length..]).Where(n => n.Length > 0 && n.All(char.IsAsciiDigit) && n.Length < 9).Select(int.Parse).DefaultIfEmpty(0).Max() + 1;
             node = template.CreateSibling($"{prefix}{next}");
             node.Output = line => Output?.Invoke(line);
+            node.AllocatePorts();
             _resources = [.. _resources, node];
             Context.Resources = _resources;
         }

@@ -10,8 +10,7 @@ namespace AspireKv.Hosting.AppModel;
 /// </summary>
 public sealed class NodeResource : Resource
 {
-    private readonly int _grpcPort = PortAllocator.Next();
-    private readonly int _httpPort = PortAllocator.Next();
+    private (int Grpc, int Http)? _ports;
     private readonly Dictionary<string, string?> _environment = [];
     private NodeProcess? _process;
 
@@ -23,15 +22,22 @@ public sealed class NodeResource : Resource
     /// <summary>The broker this node replicates through.</summary>
     public RabbitMqResource? Broker { get; internal set; }
 
-    public Uri GrpcAddress => new($"http://127.0.0.1:{_grpcPort}");
+    public Uri GrpcAddress => new($"http://127.0.0.1:{Ports.Grpc}");
 
-    public Uri HttpAddress => new($"http://127.0.0.1:{_httpPort}");
+    public Uri HttpAddress => new($"http://127.0.0.1:{Ports.Http}");
 
-    public override IReadOnlyDictionary<string, Uri> Endpoints => new Dictionary<string, Uri>
-    {
-        ["grpc"] = GrpcAddress,
-        ["http"] = HttpAddress,
-    };
+    /// <summary>The node's addresses, once the application has started and given it its ports.</summary>
+    public override IReadOnlyDictionary<string, Uri> Endpoints => _ports is null
+        ? new Dictionary<string, Uri>()
+        : new Dictionary<string, Uri> { ["grpc"] = GrpcAddress, ["http"] = HttpAddress };
+
+    private (int Grpc, int Http) Ports => _ports ?? throw new InvalidOperationException($"{Name} has no ports yet: they are given when the application starts.");
+
+    /// <summary>
+    /// Takes the node's two ports, once: the application does so for every node as it starts (a
+    /// node's peers need every address before any node runs), and the node keeps them across restarts.
+    /// </summary>
+    internal void AllocatePorts() => _ports ??= (PortAllocator.Next(), PortAllocator.Next());
 
     /// <summary>The environment of the node's last start, for inspection.</summary>
     public IReadOnlyDictionary<string, string?> Environment => _process?.BuildEnvironment() ?? new Dictionary<string, string?>();
@@ -65,7 +71,8 @@ public sealed class NodeResource : Resource
         MarkStarting();
         try
         {
-            _process ??= Create(context);
+            AllocatePorts();
+            _process ??= await CreateAsync(context, cancellationToken).ConfigureAwait(false);
             _process.Start();
             Track(_process.Process!);
             await _process.WaitHealthyAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
@@ -154,9 +161,15 @@ public sealed class NodeResource : Resource
         }
     }
 
-    private NodeProcess Create(DistributedApplicationContext context)
+    /// <summary>
+    /// The node's process, with the configuration its declaration gives: the referenced broker's
+    /// connection string (waited for until the broker has resolved it, as a reference does; a
+    /// WaitFor also waits for the broker to be healthy) and every node with ports as a peer.
+    /// </summary>
+    private async Task<NodeProcess> CreateAsync(DistributedApplicationContext context, CancellationToken cancellationToken)
     {
-        var peers = context.Resources.OfType<NodeResource>().ToDictionary(n => n.Name, n => n.GrpcAddress);
+        var connectionString = Broker is null ? null : await Broker.GetConnectionStringAsync(cancellationToken).ConfigureAwait(false);
+        var peers = context.Resources.OfType<NodeResource>().Where(n => n._ports is not null).ToDictionary(n => n.Name, n => n.GrpcAddress);
         var environment = new Dictionary<string, string?>(_environment);
         if (context.OtlpEndpoint is { } otlp)
         {
@@ -171,9 +184,9 @@ public sealed class NodeResource : Resource
         }
 
         environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={Name}-{Guid.NewGuid().ToString("N")[..8]}";
-        var spec = new NodeSpec(Name, _grpcPort, _httpPort, Path.Combine(context.StateDirectory, Name))
+        var spec = new NodeSpec(Name, Ports.Grpc, Ports.Http, Path.Combine(context.StateDirectory, Name))
         {
-            BrokerConnectionString = Broker?.ConnectionString,
+            BrokerConnectionString = connectionString,
             BrokerConnectionName = Broker?.Name ?? "messaging",
             Peers = peers,
             Environment = environment,

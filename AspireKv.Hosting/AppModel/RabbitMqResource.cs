@@ -31,6 +31,7 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
     private RabbitMqContainer? _container;
     private BrokerCluster? _cluster;
     private string? _existing;
+    private readonly TaskCompletionSource<string> _connectionString = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<BrokerResource> _brokers = [];
 
     public BrokerSource? Source { get; private set; }
@@ -79,12 +80,20 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         }
     }
 
+    /// <summary>
+    /// The connection string, once the broker has been resolved (which is before it is up): what a
+    /// reference to it waits for. It fails with the reason when the broker cannot be had.
+    /// </summary>
+    public Task<string> GetConnectionStringAsync(CancellationToken cancellationToken = default) =>
+        _connectionString.Task.WaitAsync(cancellationToken);
+
     public override async Task StartAsync(DistributedApplicationContext context, CancellationToken cancellationToken)
     {
         MarkStarting();
         try
         {
             await ResolveAsync(context, cancellationToken).ConfigureAwait(false);
+            _connectionString.TrySetResult(ConnectionString);
             switch (Source)
             {
                 case BrokerSource.Existing:
@@ -111,6 +120,11 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             MarkFailed(ex.Message);
+            if (Source is null)
+            {
+                _connectionString.TrySetException(new InvalidOperationException($"{Name} has no connection string: {ex.Message}", ex));
+            }
+
             throw;
         }
     }
@@ -196,24 +210,10 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
     /// The broker that leads <paramref name="stream"/> (the one that writes it and replicates it to
     /// the others), as the cluster reports it; null when no running broker can say.
     /// </summary>
-    public async Task<BrokerResource?> GetStreamLeaderAsync(string stream = "aspirekv.log")
-    {
-        foreach (var broker in _brokers.Where(b => b.Server is { IsRunning: true }))
-        {
-            var (exitCode, output) = await broker.Server!.RunCtlAsync(TimeSpan.FromSeconds(30), "list_queues", "name", "leader", "--no-table-headers", "--quiet").ConfigureAwait(false);
-            if (exitCode != 0)
-            {
-                continue;
-            }
-
-            var leader = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(line => line.Split('\t', StringSplitOptions.TrimEntries))
-                .FirstOrDefault(columns => columns.Length == 2 && columns[0] == stream)?[1];
-            return _brokers.FirstOrDefault(b => b.NodeName == leader);
-        }
-
-        return null;
-    }
+    public async Task<BrokerResource?> GetStreamLeaderAsync(string stream = "aspirekv.log") =>
+        _cluster is not null && await _cluster.GetStreamLeaderAsync(stream).ConfigureAwait(false) is { } leader
+            ? _brokers.FirstOrDefault(b => b.Server == leader)
+            : null;
 
     /// <summary>Healthy when the broker's AMQP port on loopback takes a TCP connection.</summary>
     internal static async Task<ResourceHealth> ProbeAsync(int port, CancellationToken cancellationToken)

@@ -84,6 +84,29 @@ public sealed class BrokerCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
+    /// <summary>
+    /// The broker that leads <paramref name="stream"/> (writes it and replicates it to the others),
+    /// as a running broker reports it (<c>rabbitmqctl list_queues name leader</c>); null when none can say.
+    /// </summary>
+    public async Task<RabbitMqServer?> GetStreamLeaderAsync(string stream)
+    {
+        foreach (var broker in Brokers.Where(b => b.IsRunning))
+        {
+            var (exitCode, output) = await broker.RunCtlAsync(TimeSpan.FromSeconds(30), "list_queues", "name", "leader", "--no-table-headers", "--quiet").ConfigureAwait(false);
+            if (exitCode != 0)
+            {
+                continue;
+            }
+
+            var leader = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(line => line.Split('\t', StringSplitOptions.TrimEntries))
+                .FirstOrDefault(columns => columns.Length == 2 && columns[0] == stream)?[1];
+            return Brokers.FirstOrDefault(b => b.NodeName == leader);
+        }
+
+        return null;
+    }
+
     private static async Task CtlAsync(RabbitMqServer broker, TimeSpan timeout, params string[] arguments)
     {
         var (exitCode, output) = await broker.RunCtlAsync(timeout, arguments).ConfigureAwait(false);

@@ -7,15 +7,17 @@ namespace AspireKv.EndToEndTests;
 public sealed class AppModelTests
 {
     [Fact]
-    public async Task Renaming_the_broker_in_the_declaration_renames_the_connection_string_the_nodes_receive()
+    public async Task Renaming_the_broker_in_the_declaration_renames_the_connection_string_the_nodes_receive_and_a_reference_alone_adds_no_wait()
     {
         await using var app = await DistributedApplicationTestingBuilder.StartAsync<Program>(builder =>
         {
+            // A reference alone: the node waits for the broker's connection string, not for its health.
             var broker = builder.AddRabbitMQ("queue");
-            builder.AddKeyValueNodes("kv", 1).WithReference(broker).WaitFor(broker);
+            builder.AddKeyValueNodes("kv", 1).WithReference(broker);
         });
 
         var node = (NodeResource)app.GetResource("kv1");
+        Assert.Empty(node.WaitsFor); // nothing added behind the declaration's back
         var broker = app.Application.GetResource<RabbitMqResource>("queue");
         Assert.Equal(broker.ConnectionString, node.Environment["ConnectionStrings__queue"]);
         Assert.Equal("queue", node.Environment["Replication__ConnectionName"]);

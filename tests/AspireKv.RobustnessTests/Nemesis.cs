@@ -1,3 +1,4 @@
+using AspireKv.Hosting.Broker;
 using AspireKv.Testing;
 
 namespace AspireKv.RobustnessTests;
@@ -19,6 +20,9 @@ public enum Fault
 
     /// <summary>A node cut off from the broker by its proxy (a silent partition, or a reset) while its clients still reach it.</summary>
     PartitionNode,
+
+    /// <summary>On a three-broker cluster: kill -9 of the broker that leads the stream, then a start (it rejoins as a replica).</summary>
+    KillStreamLeader,
 }
 
 /// <summary>Injects one kind of fault over and over while the workload runs, on a random node each time, and heals it.</summary>
@@ -26,6 +30,7 @@ public sealed class Nemesis(ClusterFixture cluster, Fault fault, int seed)
 {
     private readonly Random _random = new(seed);
     private readonly List<string> _actions = [];
+    private RabbitMqServer? _killedBroker;
 
     /// <summary>What it did, in order, for a failing assertion to show.</summary>
     public IReadOnlyList<string> Actions => _actions;
@@ -61,9 +66,12 @@ public sealed class Nemesis(ClusterFixture cluster, Fault fault, int seed)
             }
         }
 
-        if (!cluster.Broker.IsRunning)
+        foreach (var broker in cluster.Brokers?.Brokers ?? [cluster.Broker])
         {
-            await cluster.Broker.StartAsync(ClusterFixture.StartTimeout);
+            if (!broker.IsRunning)
+            {
+                await broker.StartAsync(ClusterFixture.StartTimeout);
+            }
         }
 
         await Task.WhenAll(cluster.Nodes.Values.Select(n => n.WaitHealthyAsync(ClusterFixture.StartTimeout)));
@@ -88,6 +96,11 @@ public sealed class Nemesis(ClusterFixture cluster, Fault fault, int seed)
             case Fault.KillBroker:
                 Say("kill -9 the broker");
                 await cluster.Broker.KillAsync();
+                break;
+            case Fault.KillStreamLeader:
+                _killedBroker = await cluster.Brokers!.GetStreamLeaderAsync("aspirekv.log") ?? cluster.Brokers.Brokers[_random.Next(cluster.Brokers.Brokers.Count)];
+                Say($"kill -9 {_killedBroker.Name}, which leads the stream");
+                await _killedBroker.KillAsync();
                 break;
             case Fault.PartitionNode:
                 var reset = _random.Next(2) == 0;
@@ -121,6 +134,10 @@ public sealed class Nemesis(ClusterFixture cluster, Fault fault, int seed)
             case Fault.PartitionNode:
                 Say($"heal {node}");
                 cluster.Proxy(node).Heal();
+                break;
+            case Fault.KillStreamLeader:
+                Say($"start {_killedBroker!.Name}");
+                await _killedBroker.StartAsync(ClusterFixture.StartTimeout);
                 break;
         }
     }

@@ -25,7 +25,10 @@ public sealed class RobustnessTests(ClusterFixture cluster, ITestOutputHelper ou
     [InlineData(Fault.RestartBroker)]
     [InlineData(Fault.KillBroker)]
     [InlineData(Fault.PartitionNode)]
-    public async Task History_stays_linearizable_and_nothing_is_lost_under(Fault fault)
+    public Task History_stays_linearizable_and_nothing_is_lost_under(Fault fault) => RunAndCheckAsync(cluster, fault, output);
+
+    /// <summary>Runs the workload against <paramref name="cluster"/> while <paramref name="fault"/> strikes, then checks the history and the replicas.</summary>
+    internal static async Task RunAndCheckAsync(ClusterFixture cluster, Fault fault, ITestOutputHelper output)
     {
         await cluster.WaitForConvergenceAsync(TimeSpan.FromSeconds(120));
         var workload = new Workload(cluster, $"robust/{fault}/{Guid.NewGuid():N}", keys: 12, clientsPerNode: 2, Deadline);
@@ -80,4 +83,18 @@ public sealed class RobustnessTests(ClusterFixture cluster, ITestOutputHelper ou
 
         await workload.RevokeLeasesAsync();
     }
+}
+
+/// <summary>The cluster fixture with three brokers joined into one RabbitMQ cluster; the nodes get all three.</summary>
+public sealed class ThreeBrokerClusterFixture : ClusterFixture
+{
+    protected override int BrokerCount => 3;
+}
+
+/// <summary>The robustness run on a three-broker cluster: the broker that leads the stream is killed over and over.</summary>
+public sealed class BrokerClusterRobustnessTests(ThreeBrokerClusterFixture cluster, ITestOutputHelper output) : IClassFixture<ThreeBrokerClusterFixture>
+{
+    [Fact]
+    public Task History_stays_linearizable_and_nothing_is_lost_when_the_streams_leader_is_killed_again_and_again() =>
+        RobustnessTests.RunAndCheckAsync(cluster, Fault.KillStreamLeader, output);
 }

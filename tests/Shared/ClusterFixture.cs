@@ -7,9 +7,10 @@ using AspireKv.Hosting.Processes;
 namespace AspireKv.Testing;
 
 /// <summary>
-/// A private rabbitmq-server and three node processes on free ports, with every folder under one
-/// temp folder that is removed afterwards. Each node reaches the broker through a TCP proxy of its
-/// own, which a test can blackhole or reset to cut that node off while its clients still reach it.
+/// A private rabbitmq-server (or a cluster of them) and three node processes on free ports, with
+/// every folder under one temp folder that is removed afterwards. With one broker, each node
+/// reaches it through a TCP proxy of its own, which a test can blackhole or reset to cut that node
+/// off while its clients still reach it; with a cluster, nodes get every broker directly.
 /// Tests may stop, kill and start nodes and the broker; each test that does so leaves the cluster
 /// whole again.
 /// </summary>
@@ -22,6 +23,15 @@ public class ClusterFixture : IAsyncLifetime
     private readonly Dictionary<string, TcpProxy> _proxies = [];
 
     public RabbitMqServer Broker { get; private set; } = null!;
+
+    /// <summary>The brokers, when the fixture runs a RabbitMQ cluster (<see cref="BrokerCount"/> above one); <see cref="Broker"/> is then its first.</summary>
+    public BrokerCluster? Brokers { get; private set; }
+
+    /// <summary>How many brokers: one, reached through a proxy per node, or a cluster that every node reaches directly.</summary>
+    protected virtual int BrokerCount => 1;
+
+    /// <summary>What the nodes get as ConnectionStrings__messaging, less the proxies: the broker's URI, or every broker's.</summary>
+    public string BrokerConnectionString => Brokers is { } cluster ? string.Join(',', cluster.Brokers.Select(b => b.ConnectionString)) : Broker.ConnectionString;
 
     public IReadOnlyDictionary<string, NodeProcess> Nodes { get; private set; } = new Dictionary<string, NodeProcess>();
 
@@ -52,8 +62,17 @@ public class ClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Broker = new RabbitMqServer("messaging", _root.Combine("messaging"), _log.Add);
-        await Broker.StartAsync(StartTimeout);
+        if (BrokerCount > 1)
+        {
+            Brokers = new BrokerCluster("messaging", _root.Combine("messaging"), BrokerCount, _log.Add);
+            await Brokers.StartAsync(StartTimeout);
+            Broker = Brokers.Brokers[0];
+        }
+        else
+        {
+            Broker = new RabbitMqServer("messaging", _root.Combine("messaging"), _log.Add);
+            await Broker.StartAsync(StartTimeout);
+        }
 
         string[] names = ["node1", "node2", "node3"];
         var ports = names.ToDictionary(n => n, _ => (Grpc: PortAllocator.Next(), Http: PortAllocator.Next()));
@@ -67,7 +86,9 @@ public class ClusterFixture : IAsyncLifetime
         Nodes = names.ToDictionary(n => n, n => new NodeProcess(
             new NodeSpec(n, ports[n].Grpc, ports[n].Http, _root.Combine(n))
             {
-                BrokerConnectionString = Broker.ConnectionString.Replace($":{Broker.AmqpPort}", $":{_proxies[n].Port}", StringComparison.Ordinal),
+                BrokerConnectionString = Brokers is null
+                    ? Broker.ConnectionString.Replace($":{Broker.AmqpPort}", $":{_proxies[n].Port}", StringComparison.Ordinal)
+                    : BrokerConnectionString,
                 Peers = peers,
                 Environment = NodeEnvironment,
             },
@@ -94,7 +115,7 @@ public class ClusterFixture : IAsyncLifetime
         return new NodeProcess(
             new NodeSpec(name, grpc, http, _root.Combine(name))
             {
-                BrokerConnectionString = Broker.ConnectionString,
+                BrokerConnectionString = BrokerConnectionString,
                 Peers = peers,
                 Environment = environment is null ? NodeEnvironment : NodeEnvironment.Concat(environment).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value),
             },
@@ -115,7 +136,11 @@ public class ClusterFixture : IAsyncLifetime
             await proxy.DisposeAsync();
         }
 
-        if (Broker is not null)
+        if (Brokers is not null)
+        {
+            await Brokers.DisposeAsync();
+        }
+        else if (Broker is not null)
         {
             await Broker.DisposeAsync();
         }

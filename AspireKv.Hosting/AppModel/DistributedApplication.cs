@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using AspireKv.Client.Discovery;
 using AspireKv.Hosting.Dashboard;
 using AspireKv.Hosting.Processes;
-using AspireKv.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
 
 namespace AspireKv.Hosting.AppModel;
@@ -74,7 +73,7 @@ public sealed class DistributedApplication : IAsyncDisposable
         var appHost = Assembly.GetCallingAssembly();
         try
         {
-            return new DistributedApplicationBuilder(args, appHost, TestingOverrides.Current);
+            return new DistributedApplicationBuilder(args, appHost);
         }
         catch (UsageException ex)
         {
@@ -182,9 +181,10 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        if (TestingOverrides.Current is { } testing)
+        if (DistributedApplicationEvents.RunOverride is { } run)
         {
-            await testing.HandOverAsync(this).ConfigureAwait(false);
+            // A subscriber (the testing builder) runs the application its own way.
+            await run(this).ConfigureAwait(false);
             return;
         }
 

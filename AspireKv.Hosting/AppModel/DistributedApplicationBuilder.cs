@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using AspireKv.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
 
 namespace AspireKv.Hosting.AppModel;
@@ -36,34 +35,31 @@ public sealed class DistributedApplicationBuilder
     private readonly int _replicas;
     private readonly int _brokers;
 
-    internal DistributedApplicationBuilder(string[] args, Assembly appHost, TestingOverrides? testing)
+    /// <summary>
+    /// Reads configuration from the AppHost's appsettings.json, the environment and the command
+    /// line; then raises <see cref="DistributedApplicationEvents"/>' builder-created event, whose
+    /// subscribers (a test) may add configuration before the options are read from it.
+    /// </summary>
+    internal DistributedApplicationBuilder(string[] args, Assembly appHost)
     {
         _appHost = appHost;
         Configuration = new ConfigurationManager();
         Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
         Configuration.AddEnvironmentVariables();
         Configuration.AddCommandLine(TranslateArguments(args));
-        if (testing is not null)
-        {
-            Configuration.AddInMemoryCollection(testing.Configuration);
-        }
+        DistributedApplicationEvents.RaiseBuilderCreated(this);
 
         _replicas = ReadWholeNumber("Replicas", 1, 64, "--replicas must be a whole number from 1 to 64") ?? 3;
         _brokers = ReadWholeNumber("Brokers", 1, 9, "--brokers must be a whole number from 1 to 9") ?? 1;
         var here = Directory.GetCurrentDirectory();
-        var stateDirectory = Configuration["StateDirectory"] is { Length: > 0 } configured
-            ? Path.GetFullPath(configured)
-            : Path.Combine(here, ".aspirekv", "state");
         Options = new DistributedApplicationOptions
         {
-            StateDirectory = testing?.StateDirectory ?? stateDirectory,
-            EndpointsFile = testing is not null
-                ? Path.Combine(testing.StateDirectory, "endpoints.json")
-                : Path.Combine(here, ".aspirekv", "endpoints.json"),
+            StateDirectory = Configuration["StateDirectory"] is { Length: > 0 } state ? Path.GetFullPath(state) : Path.Combine(here, ".aspirekv", "state"),
+            EndpointsFile = Configuration["EndpointsFile"] is { Length: > 0 } endpoints ? Path.GetFullPath(endpoints) : Path.Combine(here, ".aspirekv", "endpoints.json"),
             Reset = Configuration.GetValue("Reset", false),
-            DashboardEnabled = Configuration.GetValue("Dashboard:Enabled", testing is null),
+            DashboardEnabled = Configuration.GetValue("Dashboard:Enabled", true),
             DashboardPort = ReadWholeNumber("Dashboard:Port", 0, 65535, "--dashboard-port must be a port number from 1 to 65535 (or 0 for any free port)"),
-            ConsoleOutput = testing is null,
+            ConsoleOutput = Configuration.GetValue("ConsoleOutput", true),
             Verbose = Configuration.GetValue("Verbose", false),
         };
     }
@@ -112,7 +108,9 @@ public sealed class DistributedApplicationBuilder
             }
         }
 
-        return new DistributedApplication(Options, Configuration, resources, _appHost);
+        var app = new DistributedApplication(Options, Configuration, resources, _appHost);
+        DistributedApplicationEvents.RaiseBuilt(app);
+        return app;
     }
 
     private ResourceBuilder<T> Add<T>(T resource)

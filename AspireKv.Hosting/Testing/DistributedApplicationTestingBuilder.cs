@@ -1,6 +1,7 @@
 using AspireKv.Client;
 using AspireKv.Hosting.AppModel;
 using AspireKv.Hosting.Processes;
+using Microsoft.Extensions.Configuration;
 
 namespace AspireKv.Hosting.Testing;
 
@@ -24,14 +25,13 @@ public static class DistributedApplicationTestingBuilder
         var entryPoint = typeof(TEntryPoint).Assembly.EntryPoint
             ?? throw new InvalidOperationException($"{typeof(TEntryPoint).Assembly.GetName().Name} has no entry point.");
         var state = new TempDirectory("aspirekv-apphost");
-        var overrides = new TestingOverrides(state.Path, configuration ?? new Dictionary<string, string?>());
-
-        var previous = TestingOverrides.Current;
-        TestingOverrides.Current = overrides;
+        var handOver = new HandOver();
         Task main;
-        try
+
+        // The subscription flows into the entry point with the execution context: its builder takes
+        // the test's configuration, and its Run hands the application over instead of running it.
+        using (DistributedApplicationEvents.Subscribe(builderCreated: b => Configure(b, state.Path, configuration), run: handOver.RunAsync))
         {
-            // The entry point runs on its own; the overrides flow into it with the execution context.
             main = Task.Run(() =>
             {
                 try
@@ -40,17 +40,13 @@ public static class DistributedApplicationTestingBuilder
                 }
                 catch (Exception ex)
                 {
-                    overrides.Fail(ex.InnerException ?? ex);
+                    handOver.Fail(ex.InnerException ?? ex);
                 }
             });
         }
-        finally
-        {
-            TestingOverrides.Current = previous;
-        }
 
-        var app = await overrides.Built.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-        return await StartBuiltAsync(new TestingApplication(app, overrides, main, state), output, cancellationToken).ConfigureAwait(false);
+        var app = await handOver.Built.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
+        return await StartBuiltAsync(new TestingApplication(app, handOver, main, state), output, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -66,13 +62,15 @@ public static class DistributedApplicationTestingBuilder
         CancellationToken cancellationToken = default)
     {
         var state = new TempDirectory("aspirekv-apphost");
-        var overrides = new TestingOverrides(state.Path, configuration ?? new Dictionary<string, string?>());
         DistributedApplication app;
         try
         {
-            var builder = new DistributedApplicationBuilder(args ?? [], typeof(TEntryPoint).Assembly, overrides);
-            declare(builder);
-            app = builder.Build();
+            using (DistributedApplicationEvents.Subscribe(builderCreated: b => Configure(b, state.Path, configuration)))
+            {
+                var builder = new DistributedApplicationBuilder(args ?? [], typeof(TEntryPoint).Assembly);
+                declare(builder);
+                app = builder.Build();
+            }
         }
         catch
         {
@@ -80,7 +78,25 @@ public static class DistributedApplicationTestingBuilder
             throw;
         }
 
-        return await StartBuiltAsync(new TestingApplication(app, overrides, Task.CompletedTask, state), output, cancellationToken).ConfigureAwait(false);
+        var released = new HandOver();
+        released.Release();
+        return await StartBuiltAsync(new TestingApplication(app, released, Task.CompletedTask, state), output, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What the testing builder changes about an application: a private state folder, no console output and no dashboard (unless <paramref name="configuration"/> asks), then the test's configuration.</summary>
+    private static void Configure(DistributedApplicationBuilder builder, string stateDirectory, IReadOnlyDictionary<string, string?>? configuration)
+    {
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["StateDirectory"] = stateDirectory,
+            ["EndpointsFile"] = Path.Combine(stateDirectory, "endpoints.json"),
+            ["Dashboard:Enabled"] = "false",
+            ["ConsoleOutput"] = "false",
+        });
+        if (configuration is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+        }
     }
 
     private static async Task<TestingApplication> StartBuiltAsync(TestingApplication testing, Action<LogLine>? output, CancellationToken cancellationToken)
@@ -103,15 +119,15 @@ public static class DistributedApplicationTestingBuilder
 /// <summary>An application a test started: its resources by name, clients, and control over each resource.</summary>
 public sealed class TestingApplication : IAsyncDisposable
 {
-    private readonly TestingOverrides _overrides;
+    private readonly HandOver _handOver;
     private readonly Task _main;
     private readonly TempDirectory _state;
     private readonly Dictionary<string, KvClient> _clients = new(StringComparer.OrdinalIgnoreCase);
 
-    internal TestingApplication(DistributedApplication app, TestingOverrides overrides, Task main, TempDirectory state)
+    internal TestingApplication(DistributedApplication app, HandOver handOver, Task main, TempDirectory state)
     {
         Application = app;
-        _overrides = overrides;
+        _handOver = handOver;
         _main = main;
         _state = state;
     }
@@ -195,7 +211,7 @@ public sealed class TestingApplication : IAsyncDisposable
         }
         finally
         {
-            _overrides.Release();
+            _handOver.Release();
             await _main.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             _state.Dispose();
         }

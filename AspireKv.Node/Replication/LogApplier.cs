@@ -16,8 +16,8 @@ namespace AspireKv.Node.Replication;
 /// </summary>
 public sealed class LogApplier
 {
-    private readonly IReplicationLog _log;
     private static readonly TimeSpan StateRetryDelay = TimeSpan.FromSeconds(5);
+    private readonly IReplicationLog _log;
     private readonly IStateSource? _stateSource;
     private readonly Action _recovered;
     private KvStateMachine _state;

@@ -371,19 +371,23 @@ public sealed class KvStateMachine : IStateView
             return new CommandResult(CommandOutcome.PreconditionFailed, Revision, CurrentModRevision: existing?.ModRevision ?? 0);
         }
 
-        if (CheckPut(put) is { } refused)
+        if (CheckPut(put, existing) is { } refused)
         {
             return refused;
         }
 
-        var revision = SetKey(put);
+        var revision = SetKey(put, existing);
         return new CommandResult(CommandOutcome.Applied, revision, Previous: put.ReturnPrevious ? existing : null);
     }
 
-    /// <summary>Why a put cannot be applied (a lease that does not exist, a kept value or lease of a missing key); null when it can.</summary>
-    private CommandResult? CheckPut(PutOp put)
+    /// <summary>
+    /// Why a put cannot be applied (a lease that does not exist, a kept value or lease of a missing
+    /// key, checked against <paramref name="existing"/>); null when it can. Callers pass the lookup
+    /// they made: each one encodes, hashes and wraps the key.
+    /// </summary>
+    private CommandResult? CheckPut(PutOp put, KeyRecord? existing)
     {
-        if ((put.IgnoreValue || put.IgnoreLease) && _keys.Get(put.Key) is null)
+        if ((put.IgnoreValue || put.IgnoreLease) && existing is null)
         {
             return new CommandResult(CommandOutcome.KeyNotFound, Revision, Reason: $"key '{put.Key}' does not exist, so there is no value or lease to keep");
         }
@@ -393,11 +397,10 @@ public sealed class KvStateMachine : IStateView
             : null;
     }
 
-    /// <summary>Sets a key as a put says (already checked); returns the revision it is written at.</summary>
-    private long SetKey(PutOp put)
+    /// <summary>Sets a key as a put says (already checked, against <paramref name="existing"/>, the key as it is now); returns the revision it is written at.</summary>
+    private long SetKey(PutOp put, KeyRecord? existing)
     {
         var revision = WriteRevision;
-        var existing = _keys.Get(put.Key);
         var lease = put.IgnoreLease ? existing!.Lease : put.Lease;
         var value = put.IgnoreValue ? existing!.Value : put.Value;
         var record = new KeyRecord(put.Key, value, existing?.CreateRevision ?? revision, revision, (existing?.Version ?? 0) + 1, lease);
@@ -451,7 +454,7 @@ public sealed class KvStateMachine : IStateView
         // A transaction applies whole or not at all: check what could refuse a step first.
         foreach (var step in branch)
         {
-            if (step.OpCase == TxnStep.OpOneofCase.Put && CheckPut(step.Put) is { } refused)
+            if (step.OpCase == TxnStep.OpOneofCase.Put && CheckPut(step.Put, step.Put.IgnoreValue || step.Put.IgnoreLease ? _keys.Get(step.Put.Key) : null) is { } refused)
             {
                 return refused;
             }
@@ -476,7 +479,7 @@ public sealed class KvStateMachine : IStateView
     private TxnStepResult PutStep(PutOp put)
     {
         var existing = _keys.Get(put.Key);
-        return new TxnStepResult(SetKey(put), put.ReturnPrevious ? existing : null);
+        return new TxnStepResult(SetKey(put, existing), put.ReturnPrevious ? existing : null);
     }
 
     private TxnStepResult DeleteStep(DeleteOp delete)

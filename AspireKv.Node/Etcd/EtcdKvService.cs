@@ -161,16 +161,13 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
 
     private static void Written(List<KeyRange> written, KeyRange range)
     {
-        if (written.Any(w => Overlap(w, range)))
+        if (written.Any(w => w.Overlaps(range)))
         {
             throw EtcdErrors.DuplicateKey;
         }
 
         written.Add(range);
     }
-
-    private static bool Overlap(KeyRange a, KeyRange b) =>
-        a.Contains(b.Start) || b.Contains(a.Start);
 
     private async Task<CommandResult> ProposeAsync(Command command, ServerCallContext context)
     {

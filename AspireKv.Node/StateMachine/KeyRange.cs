@@ -36,6 +36,9 @@ public readonly record struct KeyRange(string Start, byte[]? End)
         return []; // every byte is 0xFF (or the prefix is empty): no upper bound
     }
 
+    /// <summary>Whether the two ranges share a key.</summary>
+    public bool Overlaps(KeyRange other) => Contains(other.Start) || other.Contains(Start);
+
     public bool Contains(string key)
     {
         if (End is null)

@@ -451,6 +451,15 @@ public sealed class KvStateMachine : IStateView
         var succeeded = txn.Compares.All(Holds);
         var branch = succeeded ? txn.Success : txn.Failure;
 
+        // A put that keeps a key's value or lease is checked against the state before the
+        // transaction; a step before it that writes the same key would change what it keeps (a
+        // delete would leave nothing to keep). etcd's API refuses a transaction that writes one
+        // key twice, and the native API has no such put; one that reaches the log anyway is refused here.
+        if (KeepsWhatAnEarlierStepWrote(branch))
+        {
+            return Reject("the transaction keeps the value or lease of a key that an earlier step writes; etcd refuses a transaction that writes one key more than once");
+        }
+
         // A transaction applies whole or not at all: check what could refuse a step first.
         foreach (var step in branch)
         {
@@ -474,6 +483,32 @@ public sealed class KvStateMachine : IStateView
 
         var wrote = _pending is { Count: > 0 };
         return new CommandResult(CommandOutcome.Applied, wrote ? WriteRevision : Revision) { Txn = new TxnOutcome(succeeded, steps) };
+    }
+
+    private static bool KeepsWhatAnEarlierStepWrote(IReadOnlyList<TxnStep> branch)
+    {
+        List<KeyRange>? written = null;
+        foreach (var step in branch)
+        {
+            if (step.OpCase == TxnStep.OpOneofCase.Put && (step.Put.IgnoreValue || step.Put.IgnoreLease)
+                && written?.Any(w => w.Contains(step.Put.Key)) == true)
+            {
+                return true;
+            }
+
+            KeyRange? write = step.OpCase switch
+            {
+                TxnStep.OpOneofCase.Put => KeyRange.Single(step.Put.Key),
+                TxnStep.OpOneofCase.Delete => RangeOf(step.Delete),
+                _ => null,
+            };
+            if (write is { } range)
+            {
+                (written ??= []).Add(range);
+            }
+        }
+
+        return false;
     }
 
     private TxnStepResult PutStep(PutOp put)

@@ -222,6 +222,27 @@ public sealed class EtcdSemanticsTests
         Assert.Equal(107_000_000, first.LogTimeMicros);
     }
 
+    [Fact]
+    public void Transaction_that_keeps_the_value_of_a_key_an_earlier_step_deleted_is_refused_whole()
+    {
+        // Neither API sends this (etcd's refuses it, the native one has no ignore_value), but an
+        // entry on the log can: applying it must not fault the replicas. Found by reading: the
+        // put's pre-check saw the key, the delete before it removed it, and the put then failed.
+        Apply(Put("a", "1"));
+        var keep = PutStep("a", "unused");
+        keep.Put.IgnoreValue = true;
+
+        var result = Apply(Txn([], [DeleteStep("a"), keep]));
+
+        Assert.Equal(CommandOutcome.Rejected, result.Outcome);
+        Assert.Contains("an earlier step writes", result.Reason);
+        Assert.Equal("1", _state.Get("a")!.Value.ToStringUtf8()); // nothing of it applied
+
+        // Plain puts of one key still apply in order, as the native API has always done.
+        Assert.Equal(CommandOutcome.Applied, Apply(Txn([], [PutStep("b", "1"), PutStep("b", "2"), DeleteStep("c")])).Outcome);
+        Assert.Equal("2", _state.Get("b")!.Value.ToStringUtf8());
+    }
+
     private CommandResult Apply(Command command) => ApplyAll(command).Single();
 
     private CommandResult ApplyAt(double seconds, Command command)

@@ -25,7 +25,7 @@ public sealed class BrokerResource : Resource
     public RabbitMqResource Cluster { get; }
 
     /// <summary>The broker's server, once the cluster has been created.</summary>
-    public RabbitMqServer? Server => Cluster.ClusterServers is { } servers ? servers[_index] : null;
+    public RabbitMqServer? Server => Cluster.Servers.ElementAtOrDefault(_index);
 
     /// <summary>The broker's Erlang node name (<c>rabbit@...</c>), as the cluster knows it.</summary>
     public string? NodeName => Server?.NodeName;
@@ -108,7 +108,7 @@ public sealed class BrokerResource : Resource
             return Task.FromResult(ResourceHealth.Unhealthy);
         }
 
-        return RabbitMqResource.ProbeAsync(server.AmqpPort, cancellationToken);
+        return RabbitMqResource.ProbeAsync(new Uri(server.ConnectionString), cancellationToken);
     }
 
     /// <summary>A line of this broker's own output (or of rabbitmqctl run against it).</summary>

@@ -42,9 +42,6 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
     /// <summary>The brokers of the cluster, as child resources; empty for a lone broker or an existing one.</summary>
     public IReadOnlyList<BrokerResource> Brokers => _brokers;
 
-    /// <summary>The cluster's servers, once it has been created.</summary>
-    internal IReadOnlyList<RabbitMqServer>? ClusterServers => _cluster?.Brokers;
-
     /// <summary>The private rabbitmq-server instances the AppHost runs for this resource: one, a cluster's, or none.</summary>
     internal IReadOnlyList<RabbitMqServer> Servers => _cluster?.Brokers ?? (_server is null ? [] : [_server]);
 
@@ -55,6 +52,9 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
     public string ConnectionString => _existing ?? _server?.ConnectionString ?? _container?.ConnectionString
         ?? (_cluster is { } cluster ? string.Join(',', cluster.Brokers.Select(b => b.ConnectionString)) : null)
         ?? throw new InvalidOperationException($"{Name} has not started yet.");
+
+    /// <summary>Every broker's AMQP URI in <see cref="ConnectionString"/>: one, or a cluster's list.</summary>
+    private IReadOnlyList<Uri> BrokerUris => [.. ConnectionString.Split(',', StringSplitOptions.TrimEntries).Select(u => new Uri(u))];
 
     public Uri? ManagementUrl => _server?.ManagementUrl ?? _container?.ManagementUrl;
 
@@ -67,7 +67,7 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             var endpoints = new Dictionary<string, Uri>();
             if (_existing is not null || _server is not null || _container is not null)
             {
-                var amqp = new Uri(ConnectionString.Split(',')[0]);
+                var amqp = BrokerUris[0];
                 endpoints["amqp"] = new Uri($"{amqp.Scheme}://{amqp.Host}:{amqp.Port}");
             }
 
@@ -191,19 +191,15 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             return ResourceHealth.Unhealthy;
         }
 
-        if (_cluster is not null)
+        // Healthy with every broker up; degraded while a majority of a cluster's still is (the stream takes writes).
+        var brokers = BrokerUris;
+        var up = 0;
+        foreach (var broker in brokers)
         {
-            // Healthy with every broker up; degraded while a majority still is (the stream takes writes).
-            var up = 0;
-            foreach (var broker in _cluster.Brokers.Where(b => b.IsRunning))
-            {
-                up += await ProbeAsync(broker.AmqpPort, cancellationToken).ConfigureAwait(false) == ResourceHealth.Healthy ? 1 : 0;
-            }
-
-            return up == ClusterSize ? ResourceHealth.Healthy : up > ClusterSize / 2 ? ResourceHealth.Degraded : ResourceHealth.Unhealthy;
+            up += await ProbeAsync(broker, cancellationToken).ConfigureAwait(false) == ResourceHealth.Healthy ? 1 : 0;
         }
 
-        return await ProbeAsync(new Uri(ConnectionString).Port, cancellationToken).ConfigureAwait(false);
+        return up == brokers.Count ? ResourceHealth.Healthy : up > brokers.Count / 2 ? ResourceHealth.Degraded : ResourceHealth.Unhealthy;
     }
 
     /// <summary>
@@ -215,13 +211,12 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
             ? _brokers.FirstOrDefault(b => b.Server == leader)
             : null;
 
-    /// <summary>Healthy when the broker's AMQP port on loopback takes a TCP connection.</summary>
-    internal static async Task<ResourceHealth> ProbeAsync(int port, CancellationToken cancellationToken)
+    /// <summary>Healthy when the broker's AMQP port, where <paramref name="amqp"/> says, takes a TCP connection.</summary>
+    internal static async Task<ResourceHealth> ProbeAsync(Uri amqp, CancellationToken cancellationToken)
     {
         try
         {
-            using var client = new System.Net.Sockets.TcpClient();
-            await client.ConnectAsync("127.0.0.1", port, cancellationToken).ConfigureAwait(false);
+            await ConnectAsync(amqp, cancellationToken).ConfigureAwait(false);
             return ResourceHealth.Healthy;
         }
         catch (System.Net.Sockets.SocketException)
@@ -253,7 +248,7 @@ public sealed class RabbitMqResource(string name) : Resource(name, "rabbitmq")
     /// </summary>
     private async Task WaitReachableAsync(int seconds, CancellationToken cancellationToken)
     {
-        var brokers = ConnectionString.Split(',', StringSplitOptions.TrimEntries).Select(u => new Uri(u)).ToList();
+        var brokers = BrokerUris;
         var deadline = DateTimeOffset.UtcNow.AddSeconds(seconds);
         var reason = string.Empty;
         do

@@ -152,10 +152,9 @@ public sealed class DashboardServer : IAsyncDisposable
         web.MapGet("/api/resources", () => Results.Json(_app.Resources.Select(DescribeResource), Json));
         web.MapPost("/api/resources/{name}/{action}", (HttpContext context, string name, string action) =>
         {
-            // A custom header cannot be sent cross-site without CORS, so a form on another page cannot drive this.
-            if (!context.Request.Headers.ContainsKey(CsrfHeader))
+            if (RefuseCrossSite(context) is { } refused)
             {
-                return Results.BadRequest(new { error = $"Send the {CsrfHeader} header." });
+                return refused;
             }
 
             Resource resource;
@@ -189,24 +188,14 @@ public sealed class DashboardServer : IAsyncDisposable
                 return Results.Conflict(new { error = $"{name} is {resource.State}: {action} is not possible now (possible: {string.Join(", ", AllowedActions(resource).DefaultIfEmpty("nothing until it settles"))})." });
             }
 
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await work().ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    resource.LogActionFailed(action, ex);
-                }
-            });
+            RunInBackground(work, () => resource, action);
             return Results.Accepted(value: new { name, action });
         });
         web.MapPost("/api/nodes", (HttpContext context) =>
         {
-            if (!context.Request.Headers.ContainsKey(CsrfHeader))
+            if (RefuseCrossSite(context) is { } refused)
             {
-                return Results.BadRequest(new { error = $"Send the {CsrfHeader} header." });
+                return refused;
             }
 
             if (!_app.Resources.OfType<NodeResource>().Any())
@@ -214,17 +203,7 @@ public sealed class DashboardServer : IAsyncDisposable
                 return Results.Conflict(new { error = "This application declares no nodes, so there is none to add one like." });
             }
 
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await _app.AddNodeAsync().ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    _app.Resources.OfType<NodeResource>().Last().LogActionFailed("add a node", ex);
-                }
-            });
+            RunInBackground(() => _app.AddNodeAsync(), () => _app.Resources.OfType<NodeResource>().Last(), "add a node");
             return Results.Accepted(value: new { action = "add a node" });
         });
         web.MapGet("/api/console/{name}", (string name, long? after) =>
@@ -245,6 +224,27 @@ public sealed class DashboardServer : IAsyncDisposable
         web.MapGet("/api/keys/history", (string? node, string? key, CancellationToken ct) => _keys.HistoryAsync(node, key, ct));
         web.MapGet("/api/replication", async (CancellationToken ct) => Results.Json(await _replication.DescribeAsync(ct).ConfigureAwait(false), Json));
     }
+
+    /// <summary>
+    /// A refusal when the request lacks the dashboard's header: a custom header cannot be sent
+    /// cross-site without CORS, so a form on another page cannot drive the AppHost. Null otherwise.
+    /// </summary>
+    private static IResult? RefuseCrossSite(HttpContext context) =>
+        context.Request.Headers.ContainsKey(CsrfHeader) ? null : Results.BadRequest(new { error = $"Send the {CsrfHeader} header." });
+
+    /// <summary>Runs what a request asked for after answering it; a failure goes to the log of the resource <paramref name="reporter"/> names then, saying what was asked.</summary>
+    private static void RunInBackground(Func<Task> work, Func<Resource> reporter, string action) =>
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await work().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                reporter().LogActionFailed(action, ex);
+            }
+        });
 
     private object DescribeResource(Resource resource) => new
     {

@@ -142,9 +142,10 @@ public sealed class KvLock : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+        catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or RpcException)
         {
-            // Stopped; a keep-alive in flight then ends as a cancelled call.
+            // Stopped; a keep-alive in flight then ends as a cancelled call, or as one that ran out
+            // of time just as the stop came: either way its answer no longer matters.
             return true;
         }
     }

@@ -2,14 +2,15 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using AspireKv.Client.Discovery;
 using AspireKv.Hosting.Dashboard;
+using AspireKv.Hosting.Orchestration;
 using AspireKv.Hosting.Processes;
 using Microsoft.Extensions.Configuration;
 
 namespace AspireKv.Hosting.AppModel;
 
 /// <summary>
-/// A running set of resources: started in dependency order, watched, controllable one by one, and
-/// stopped together. <see cref="Run"/> is what an AppHost's Program.cs ends with.
+/// A built application: its resources, which its orchestrator starts in dependency order, watches,
+/// controls one by one and stops together. <see cref="Run"/> is what an AppHost's Program.cs ends with.
 /// </summary>
 public sealed class DistributedApplication : IAsyncDisposable
 {
@@ -49,6 +50,7 @@ public sealed class DistributedApplication : IAsyncDisposable
             ProjectPath = name => ResourceProjects.GetPath(name, _appHost),
             Resources = _resources,
         };
+        Orchestrator = new Orchestrator(Context);
     }
 
     public DistributedApplicationOptions Options { get; }
@@ -59,6 +61,9 @@ public sealed class DistributedApplication : IAsyncDisposable
     public IReadOnlyList<Resource> Resources => _resources;
 
     public DistributedApplicationContext Context { get; }
+
+    /// <summary>What runs the resources: one runner per kind of resource.</summary>
+    internal Orchestrator Orchestrator { get; }
 
     /// <summary>Receives every resource's log lines; the console by default.</summary>
     public Action<LogLine>? Output { get; set; }
@@ -118,29 +123,11 @@ public sealed class DistributedApplication : IAsyncDisposable
             _console?.Say($"Dashboard: {Dashboard.LoginUrl}");
         }
 
-        // Ports are given as the application starts, not when resources are declared; every node's
-        // before any node starts, since each node is told where its peers are.
-        foreach (var node in Resources.OfType<NodeResource>())
-        {
-            node.AllocatePorts();
-        }
-
-        var starting = new Dictionary<Resource, Task>();
-        Task StartInOrder(Resource resource)
-        {
-            if (!starting.TryGetValue(resource, out var task))
-            {
-                task = starting[resource] = StartAfterDependenciesAsync(resource, resource.WaitsFor.Select(StartInOrder).ToList(), cancellationToken);
-            }
-
-            return task;
-        }
-
-        var all = Resources.Select(StartInOrder).ToList();
-        await Task.WhenAll(all).ConfigureAwait(false);
+        // Ports are given as the application starts, not when resources are declared.
+        await Orchestrator.StartAllAsync(Resources, cancellationToken).ConfigureAwait(false);
 
         WriteEndpointsFile();
-        _healthLoop = Task.Run(() => WatchHealthAsync(_stopping.Token), CancellationToken.None);
+        _healthLoop = Task.Run(() => Orchestrator.WatchHealthAsync(() => Resources, _stopping.Token), CancellationToken.None);
         _console?.Say(DescribeResources());
     }
 
@@ -155,12 +142,7 @@ public sealed class DistributedApplication : IAsyncDisposable
             TryDelete(Options.EndpointsFile);
         }
 
-        await Task.WhenAll(Resources.Where(r => !Resources.Any(d => d.WaitsFor.Contains(r))).Select(StopQuietlyAsync)).ConfigureAwait(false);
-        await Task.WhenAll(Resources.Select(StopQuietlyAsync)).ConfigureAwait(false);
-        foreach (var broker in Resources.OfType<RabbitMqResource>())
-        {
-            await broker.DisposeAsync().ConfigureAwait(false);
-        }
+        await Orchestrator.StopAllAsync(Resources).ConfigureAwait(false);
 
         if (Dashboard is not null)
         {
@@ -230,12 +212,24 @@ public sealed class DistributedApplication : IAsyncDisposable
     }
 
     public Task StartResourceAsync(string name, CancellationToken cancellationToken = default) =>
-        Requested(name, "start").StartAsync(Context, cancellationToken);
+        Orchestrator.StartAsync(Requested(name, "start"), cancellationToken);
 
-    public Task StopResourceAsync(string name) => Requested(name, "stop").StopAsync();
+    public Task StopResourceAsync(string name) => Orchestrator.StopAsync(Requested(name, "stop"));
 
     /// <summary>Ends the resource's process at once with SIGKILL.</summary>
-    public Task KillResourceAsync(string name) => Requested(name, "kill (SIGKILL)").KillAsync();
+    public Task KillResourceAsync(string name) => Orchestrator.KillAsync(Requested(name, "kill (SIGKILL)"));
+
+    /// <summary>Checks the resource's health now, as the dashboard's health column does every two seconds.</summary>
+    public Task<ResourceHealth> CheckResourceHealthAsync(string name, CancellationToken cancellationToken = default) =>
+        Orchestrator.CheckHealthAsync(GetResource(name), cancellationToken);
+
+    /// <summary>
+    /// The broker of <paramref name="broker"/>'s cluster that leads <paramref name="stream"/> (writes
+    /// it and replicates it to the others), as the cluster reports it; null for a lone broker, or
+    /// when no running broker can say.
+    /// </summary>
+    public Task<BrokerResource?> GetStreamLeaderAsync(string broker, string stream = "aspirekv.log") =>
+        Orchestrator.Brokers.GetStreamLeaderAsync(GetResource<RabbitMqResource>(broker), stream);
 
     /// <summary>
     /// Adds one more node to the running application, declared like the last one (its broker,
@@ -254,13 +248,12 @@ public sealed class DistributedApplication : IAsyncDisposable
             var next = nodes.Select(n => n.Name[prefix.Length..]).Where(n => n.Length > 0 && n.All(char.IsAsciiDigit) && n.Length < 9).Select(int.Parse).DefaultIfEmpty(0).Max() + 1;
             node = template.CreateSibling($"{prefix}{next}");
             node.Output = line => Output?.Invoke(line);
-            node.AllocatePorts();
             _resources = [.. _resources, node];
             Context.Resources = _resources;
         }
 
         node.LogAction("add");
-        await node.StartAsync(Context, cancellationToken).ConfigureAwait(false);
+        await Orchestrator.AddAsync(node, cancellationToken).ConfigureAwait(false);
         if (_wroteEndpoints)
         {
             WriteEndpointsFile();
@@ -269,17 +262,55 @@ public sealed class DistributedApplication : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// Takes node <paramref name="name"/> out of the running application, as a replica leaves: it is
+    /// stopped, dropped from the resources and the endpoints file, and its state folder is deleted,
+    /// so that a node added later under the same name starts empty and catches up. The other nodes
+    /// go on; one that later needs a peer's snapshot asks the nodes that remain. The last node
+    /// cannot be removed.
+    /// </summary>
+    public async Task RemoveNodeAsync(string name)
+    {
+        NodeResource node;
+        lock (_adding)
+        {
+            node = GetResource(name) as NodeResource
+                ?? throw new InvalidOperationException($"{GetResource(name).Name} is a {GetResource(name).Type}, not a node: only nodes can be removed.");
+            if (!Resources.OfType<NodeResource>().Any(n => n != node))
+            {
+                throw new InvalidOperationException($"{node.Name} is the only node; a topology without nodes serves nothing. Stop it instead.");
+            }
+
+            _resources = [.. _resources.Where(r => r != node)];
+            Context.Resources = _resources;
+        }
+
+        node.LogAction("remove");
+        await Orchestrator.RemoveAsync(node).ConfigureAwait(false);
+        var folder = Path.Combine(Options.StateDirectory, node.Name);
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        node.MarkExited("removed from the application");
+        if (_wroteEndpoints)
+        {
+            WriteEndpointsFile();
+        }
+    }
+
     /// <summary>Freezes the resource's process with SIGSTOP (nodes).</summary>
-    public Task PauseResourceAsync(string name) => Requested(name, "pause (SIGSTOP)").PauseAsync();
+    public Task PauseResourceAsync(string name) => Orchestrator.PauseAsync(Requested(name, "pause (SIGSTOP)"));
 
     /// <summary>Lets a paused resource's process go on with SIGCONT.</summary>
-    public Task ResumeResourceAsync(string name) => Requested(name, "resume (SIGCONT)").ResumeAsync();
+    public Task ResumeResourceAsync(string name) => Orchestrator.ResumeAsync(Requested(name, "resume (SIGCONT)"));
 
     public async Task RestartResourceAsync(string name, CancellationToken cancellationToken = default)
     {
         var resource = Requested(name, "restart");
-        await resource.StopAsync().ConfigureAwait(false);
-        await resource.StartAsync(Context, cancellationToken).ConfigureAwait(false);
+        await Orchestrator.StopAsync(resource).ConfigureAwait(false);
+        await Orchestrator.StartAsync(resource, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The resources, their states and endpoints, as a table.</summary>
@@ -318,17 +349,6 @@ public sealed class DistributedApplication : IAsyncDisposable
         var resource = GetResource(name);
         resource.LogAction(action);
         return resource;
-    }
-
-    private async Task StartAfterDependenciesAsync(Resource resource, IReadOnlyList<Task> dependencies, CancellationToken cancellationToken)
-    {
-        if (dependencies.Count > 0)
-        {
-            resource.Health = ResourceHealth.Unknown;
-            await Task.WhenAll(dependencies).ConfigureAwait(false);
-        }
-
-        await resource.StartAsync(Context, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -373,36 +393,6 @@ public sealed class DistributedApplication : IAsyncDisposable
         file.OtlpHeaders = Context.OtlpHeaders;
         file.Save(Options.EndpointsFile);
         _wroteEndpoints = true;
-    }
-
-    private async Task WatchHealthAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(2));
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
-            {
-                foreach (var resource in Resources)
-                {
-                    resource.Health = await resource.CheckHealthAsync(stopping).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private static async Task StopQuietlyAsync(Resource resource)
-    {
-        try
-        {
-            await resource.StopAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException)
-        {
-            // Stopping is best effort: the rest must stop too.
-        }
     }
 
     private static void TryDelete(string path)

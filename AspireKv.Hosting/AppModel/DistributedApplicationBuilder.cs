@@ -74,7 +74,12 @@ public sealed class DistributedApplicationBuilder
     /// A RabbitMQ broker: an existing one, a private rabbitmq-server, or a container; a cluster of
     /// private brokers when the <c>Brokers</c> setting (<c>--brokers N</c>) says so.
     /// </summary>
-    public ResourceBuilder<RabbitMqResource> AddRabbitMQ(string name) => Add(new RabbitMqResource(name) { ClusterSize = _brokers });
+    public ResourceBuilder<RabbitMqResource> AddRabbitMQ(string name)
+    {
+        var broker = new RabbitMqResource(name);
+        broker.Annotations.Add(new ClusterSizeAnnotation(_brokers));
+        return Add(broker);
+    }
 
     /// <summary>
     /// <paramref name="count"/> AspireKv nodes named <c>{prefix}1</c>…; without a count, as many as
@@ -112,6 +117,13 @@ public sealed class DistributedApplicationBuilder
         DistributedApplicationEvents.RaiseBuilt(app);
         return app;
     }
+
+    /// <summary>
+    /// Adds a resource declared elsewhere. The application runs only the kinds it has a runner for
+    /// (brokers and nodes); starting it with any other kind fails and says so.
+    /// </summary>
+    public ResourceBuilder<T> AddResource<T>(T resource)
+        where T : Resource => Add(resource);
 
     private ResourceBuilder<T> Add<T>(T resource)
         where T : Resource

@@ -27,14 +27,13 @@ public enum ResourceHealth
 }
 
 /// <summary>
-/// Something the AppHost runs: it has a name, a state, endpoints and a log, and can be started,
-/// stopped, killed and restarted.
+/// Something the AppHost runs, as data: its name and kind, the annotations its declaration gave it
+/// (references, waits, endpoints, environment), and the state the orchestrator last observed. It
+/// does not run itself: the orchestrator's runner for its kind starts, stops and watches it.
 /// </summary>
 public abstract class Resource
 {
-    private readonly List<Resource> _waitFor = [];
     private ResourceState _state = ResourceState.NotStarted;
-    private int _generation;
 
     protected Resource(string name, string type)
     {
@@ -44,13 +43,16 @@ public abstract class Resource
 
     public string Name { get; }
 
-    /// <summary>What kind of resource it is: <c>rabbitmq</c> or <c>node</c>.</summary>
+    /// <summary>What kind of resource it is: <c>rabbitmq</c>, <c>rabbitmq-broker</c> or <c>node</c>.</summary>
     public string Type { get; }
+
+    /// <summary>What the declaration says about the resource, in the order it said it.</summary>
+    public List<IResourceAnnotation> Annotations { get; } = [];
 
     public ResourceState State
     {
         get => _state;
-        protected set
+        internal set
         {
             if (_state != value)
             {
@@ -61,60 +63,38 @@ public abstract class Resource
     }
 
     /// <summary>More about the state, such as an exit code or why it failed.</summary>
-    public string? StateDetail { get; protected set; }
+    public string? StateDetail { get; internal set; }
 
     public ResourceHealth Health { get; internal set; } = ResourceHealth.Unknown;
 
-    public int? Pid { get; protected set; }
+    public int? Pid { get; internal set; }
 
-    public DateTimeOffset? StartedAt { get; protected set; }
+    public DateTimeOffset? StartedAt { get; internal set; }
 
     /// <summary>How many times the resource was started again after its first start.</summary>
-    public int RestartCount { get; protected set; }
+    public int RestartCount { get; internal set; }
 
-    /// <summary>Endpoints by name, such as <c>grpc</c> or <c>management</c>.</summary>
-    public abstract IReadOnlyDictionary<string, Uri> Endpoints { get; }
+    /// <summary>The endpoints whose addresses have been allocated, by name (<c>grpc</c>, <c>management</c>).</summary>
+    public IReadOnlyDictionary<string, Uri> Endpoints =>
+        Annotations.OfType<EndpointAnnotation>().Where(e => e.Address is not null).ToDictionary(e => e.Name, e => e.Address!);
 
     /// <summary>The resource's recent console output.</summary>
     public LogBuffer Logs { get; } = new(5000);
 
-    /// <summary>The resources this one waits for before it starts.</summary>
-    public IReadOnlyList<Resource> WaitsFor => _waitFor;
+    /// <summary>The resources this one waits for before it starts (its <see cref="WaitAnnotation"/>s).</summary>
+    public IReadOnlyList<Resource> WaitsFor => [.. Annotations.OfType<WaitAnnotation>().Select(w => w.Target)];
 
     /// <summary>Whether the AppHost manages the resource's process (an existing broker it only points at is not).</summary>
     public virtual bool IsManaged => true;
+
+    /// <summary>Whether it can be paused and resumed (nodes: SIGSTOP and SIGCONT).</summary>
+    public virtual bool CanPause => false;
 
     /// <summary>Raised when the state changes.</summary>
     public event Action<Resource>? Changed;
 
     /// <summary>Receives every log line of the resource (set by the application).</summary>
     internal Action<LogLine>? Output { get; set; }
-
-    public abstract Task StartAsync(DistributedApplicationContext context, CancellationToken cancellationToken);
-
-    public abstract Task StopAsync();
-
-    public abstract Task KillAsync();
-
-    /// <summary>Whether <see cref="PauseAsync"/> and <see cref="ResumeAsync"/> apply (nodes: SIGSTOP and SIGCONT).</summary>
-    public virtual bool CanPause => false;
-
-    /// <summary>Freezes the running resource where it is (SIGSTOP), as a hung machine would be.</summary>
-    public virtual Task PauseAsync() => throw new InvalidOperationException($"{Name} cannot be paused.");
-
-    /// <summary>Lets a paused resource go on (SIGCONT).</summary>
-    public virtual Task ResumeAsync() => throw new InvalidOperationException($"{Name} cannot be paused, so it cannot be resumed.");
-
-    /// <summary>Checks the resource's health now.</summary>
-    public abstract Task<ResourceHealth> CheckHealthAsync(CancellationToken cancellationToken);
-
-    internal void AddWaitFor(Resource resource) => _waitFor.Add(resource);
-
-    protected void Log(LogLine line)
-    {
-        Logs.Add(line);
-        Output?.Invoke(line);
-    }
 
     /// <summary>
     /// Whether the output of the resource's own program reaches the terminal as well as its
@@ -123,8 +103,19 @@ public abstract class Resource
     /// </summary>
     internal bool EchoOutput { get; set; } = true;
 
+    /// <summary>The endpoint declared as <paramref name="name"/>.</summary>
+    internal EndpointAnnotation Endpoint(string name) =>
+        Annotations.OfType<EndpointAnnotation>().FirstOrDefault(e => e.Name == name)
+        ?? throw new InvalidOperationException($"{Name} declares no endpoint '{name}'.");
+
+    internal void Log(LogLine line)
+    {
+        Logs.Add(line);
+        Output?.Invoke(line);
+    }
+
     /// <summary>A line the resource's program wrote: always in its console log, on the terminal when <see cref="EchoOutput"/>.</summary>
-    protected void LogOutput(LogLine line)
+    internal void LogOutput(LogLine line)
     {
         if (EchoOutput)
         {
@@ -136,34 +127,7 @@ public abstract class Resource
         }
     }
 
-    protected void Log(string text, bool isError = false) => Log(new LogLine(DateTimeOffset.UtcNow, Name, isError, text));
-
-    /// <summary>
-    /// Follows a process: its exit moves the resource to Exited, unless it was asked to stop or a
-    /// later start has replaced it (a restart's old process ends after the new one was started).
-    /// </summary>
-    protected void Track(ManagedProcess process)
-    {
-        Pid = process.Pid;
-        var generation = ++_generation;
-        _ = process.Exited.ContinueWith(
-            t =>
-            {
-                if (generation == _generation && State is ResourceState.Running or ResourceState.Starting or ResourceState.Paused)
-                {
-                    var detail = t.Result switch
-                    {
-                        137 or -9 => "killed (SIGKILL) by something other than the AppHost",
-                        var code => $"exited unexpectedly with code {code}",
-                    };
-                    Log($"{Name} {detail}.", isError: true);
-                    MarkExited(detail, log: false);
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-    }
+    internal void Log(string text, bool isError = false) => Log(new LogLine(DateTimeOffset.UtcNow, Name, isError, text));
 
     /// <summary>Writes what a user asked of the resource (start, stop, kill, restart) to its log and the terminal.</summary>
     internal void LogAction(string action) => Log($"{Name}: {action} requested.");
@@ -171,7 +135,7 @@ public abstract class Resource
     /// <summary>Writes why an action a user asked for failed, as <see cref="LogAction"/> wrote the request.</summary>
     internal void LogActionFailed(string action, Exception error) => Log($"{Name}: {action} failed: {error.Message.Split('\n')[0]}", isError: true);
 
-    protected void MarkStarting()
+    internal void MarkStarting()
     {
         if (State is ResourceState.Exited or ResourceState.FailedToStart && StartedAt is not null)
         {
@@ -183,7 +147,7 @@ public abstract class Resource
         State = ResourceState.Starting;
     }
 
-    protected void MarkRunning()
+    internal void MarkRunning()
     {
         StartedAt = DateTimeOffset.UtcNow;
         StateDetail = RestartCount > 0 ? $"restarted ({RestartCount})" : null;
@@ -195,7 +159,7 @@ public abstract class Resource
         }
     }
 
-    protected void MarkExited(string detail, bool log = true)
+    internal void MarkExited(string detail, bool log = true)
     {
         StateDetail = detail;
         Health = ResourceHealth.Unknown;
@@ -206,7 +170,7 @@ public abstract class Resource
         }
     }
 
-    protected void MarkFailed(string detail)
+    internal void MarkFailed(string detail)
     {
         StateDetail = detail;
         Health = ResourceHealth.Unknown;

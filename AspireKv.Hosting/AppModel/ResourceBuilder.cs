@@ -19,8 +19,19 @@ public sealed class ResourceBuilder<T>
         {
             foreach (var other in dependency.Resources)
             {
-                resource.AddWaitFor(other);
+                resource.Annotations.Add(new WaitAnnotation(other));
             }
+        }
+
+        return this;
+    }
+
+    /// <summary>Adds an annotation to each resource this builder declares.</summary>
+    public ResourceBuilder<T> WithAnnotation(IResourceAnnotation annotation)
+    {
+        foreach (var resource in Resources)
+        {
+            resource.Annotations.Add(annotation);
         }
 
         return this;
@@ -34,24 +45,10 @@ public static class ResourceBuilderExtensions
     /// Gives the nodes the broker's connection string as <c>ConnectionStrings__&lt;name&gt;</c>, under
     /// the broker resource's own name (and <c>Replication__ConnectionName</c> naming it).
     /// </summary>
-    public static ResourceBuilder<NodeResource> WithReference(this ResourceBuilder<NodeResource> nodes, ResourceBuilder<RabbitMqResource> broker)
-    {
-        foreach (var node in nodes.Resources)
-        {
-            node.Broker = broker.Resource;
-        }
-
-        return nodes;
-    }
+    public static ResourceBuilder<NodeResource> WithReference(this ResourceBuilder<NodeResource> nodes, ResourceBuilder<RabbitMqResource> broker) =>
+        nodes.WithAnnotation(new ReferenceAnnotation(broker.Resource));
 
     /// <summary>Sets an environment variable on the nodes.</summary>
-    public static ResourceBuilder<NodeResource> WithEnvironment(this ResourceBuilder<NodeResource> nodes, string name, string? value)
-    {
-        foreach (var node in nodes.Resources)
-        {
-            node.SetEnvironment(name, value);
-        }
-
-        return nodes;
-    }
+    public static ResourceBuilder<NodeResource> WithEnvironment(this ResourceBuilder<NodeResource> nodes, string name, string? value) =>
+        nodes.WithAnnotation(new EnvironmentAnnotation(name, value));
 }

@@ -175,17 +175,18 @@ public sealed class DashboardServer : IAsyncDisposable
                 "kill" => () => _app.KillResourceAsync(name),
                 "pause" => () => _app.PauseResourceAsync(name),
                 "resume" => () => _app.ResumeResourceAsync(name),
+                "remove" => () => _app.RemoveNodeAsync(name),
                 _ => null,
             };
             if (work is null || !resource.IsManaged)
             {
-                return Results.BadRequest(new { error = resource.IsManaged ? $"'{action}' is not an action; use start, stop, restart, kill, pause or resume." : $"{name} is not managed by the AppHost." });
+                return Results.BadRequest(new { error = resource.IsManaged ? $"'{action}' is not an action; use start, stop, restart, kill, pause, resume or remove (nodes)." : $"{name} is not managed by the AppHost." });
             }
 
             // The API allows what the dashboard's buttons offer in this state, nothing more.
-            if (!AllowedActions(resource).Contains(action))
+            if (!AllowedActions(_app, resource).Contains(action))
             {
-                return Results.Conflict(new { error = $"{name} is {resource.State}: {action} is not possible now (possible: {string.Join(", ", AllowedActions(resource).DefaultIfEmpty("nothing until it settles"))})." });
+                return Results.Conflict(new { error = $"{name} is {resource.State}: {action} is not possible now (possible: {string.Join(", ", AllowedActions(_app, resource).DefaultIfEmpty("nothing until it settles"))})." });
             }
 
             RunInBackground(work, () => resource, action);
@@ -259,19 +260,27 @@ public sealed class DashboardServer : IAsyncDisposable
         restarts = resource.RestartCount,
         managed = resource.IsManaged,
         pausable = resource.CanPause,
-        actions = AllowedActions(resource),
+        actions = AllowedActions(_app, resource),
         endpoints = resource.Endpoints.ToDictionary(e => e.Key, e => e.Value.ToString().TrimEnd('/')),
     };
 
     /// <summary>What can be asked of a resource in its present state: start when it is not running, the rest while it runs; resume (or stop, or kill) while it is paused.</summary>
-    internal static IReadOnlyList<string> AllowedActions(Resource resource) => !resource.IsManaged ? [] : resource.State switch
+    internal static IReadOnlyList<string> AllowedActions(DistributedApplication app, Resource resource)
     {
-        ResourceState.Running when resource.CanPause => ["stop", "restart", "kill", "pause"],
-        ResourceState.Running or ResourceState.Starting => ["stop", "restart", "kill"],
-        ResourceState.Paused => ["stop", "kill", "resume"],
-        ResourceState.NotStarted or ResourceState.Exited or ResourceState.FailedToStart => ["start"],
-        _ => [],
-    };
+        IReadOnlyList<string> actions = !resource.IsManaged ? [] : resource.State switch
+        {
+            ResourceState.Running when resource.CanPause => ["stop", "restart", "kill", "pause"],
+            ResourceState.Running or ResourceState.Starting => ["stop", "restart", "kill"],
+            ResourceState.Paused => ["stop", "kill", "resume"],
+            ResourceState.NotStarted or ResourceState.Exited or ResourceState.FailedToStart => ["start"],
+            _ => [],
+        };
+
+        // A node leaves once it has settled (not while it starts or stops), and never the last one.
+        return resource is NodeResource && resource.State is not (ResourceState.Starting or ResourceState.Stopping) && app.Resources.OfType<NodeResource>().Skip(1).Any()
+            ? [.. actions, "remove"]
+            : actions;
+    }
 
     private async Task ReceiveOtlpAsync(HttpContext context)
     {

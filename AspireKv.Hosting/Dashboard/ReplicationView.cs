@@ -70,12 +70,12 @@ internal sealed class ReplicationView(DistributedApplication app, NodeClients cl
             }
             else
             {
-                yield return Broker(messaging, messaging.Servers.FirstOrDefault()?.NodeName, stream);
+                yield return Broker(messaging, app.Orchestrator.Brokers.Servers(messaging).FirstOrDefault()?.NodeName, stream);
             }
         }
     }
 
-    private static object Broker(Resource resource, string? nodeName, StreamStatus stream)
+    private object Broker(Resource resource, string? nodeName, StreamStatus stream)
     {
         var member = stream.Members.FirstOrDefault(m => m.Node == nodeName);
         return new
@@ -87,7 +87,7 @@ internal sealed class ReplicationView(DistributedApplication app, NodeClients cl
             managed = resource.IsManaged,
             role = member is null ? null : member.Role == "writer" ? "leader" : "replica",
             offset = member?.Offset,
-            actions = DashboardServer.AllowedActions(resource),
+            actions = DashboardServer.AllowedActions(app, resource),
         };
     }
 
@@ -97,7 +97,7 @@ internal sealed class ReplicationView(DistributedApplication app, NodeClients cl
     /// </summary>
     private async Task<NodeView> DescribeNodeAsync(NodeResource node, CancellationToken cancellationToken)
     {
-        var view = new NodeView(node.Name, node.State.ToString(), node.Health.ToString(), DashboardServer.AllowedActions(node));
+        var view = new NodeView(node.Name, node.State.ToString(), node.Health.ToString(), DashboardServer.AllowedActions(app, node));
         string reason;
         if (node.State != ResourceState.Running)
         {
@@ -167,7 +167,7 @@ internal sealed class ReplicationView(DistributedApplication app, NodeClients cl
 
     private async Task<StreamStatus> ReadStreamStatusAsync()
     {
-        var servers = app.Resources.OfType<RabbitMqResource>().SelectMany(r => r.Servers).Where(s => s.IsRunning).ToList();
+        var servers = app.Resources.OfType<RabbitMqResource>().SelectMany(app.Orchestrator.Brokers.Servers).Where(s => s.IsRunning).ToList();
         if (servers.Count == 0)
         {
             return StreamStatus.Unknown(app.Resources.OfType<RabbitMqResource>().Any(r => !r.IsManaged)

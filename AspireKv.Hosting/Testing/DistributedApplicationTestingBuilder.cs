@@ -162,6 +162,9 @@ public sealed class TestingApplication : IAsyncDisposable
 
     public Task StopAsync(string resource) => Application.StopResourceAsync(resource);
 
+    /// <summary>The broker of <paramref name="broker"/>'s cluster that leads the nodes' stream now; null when none can say.</summary>
+    public Task<BrokerResource?> GetStreamLeaderAsync(string broker = "messaging") => Application.GetStreamLeaderAsync(broker);
+
     /// <summary>SIGKILL: the resource ends at once.</summary>
     public Task KillAsync(string resource) => Application.KillResourceAsync(resource);
 
@@ -170,6 +173,19 @@ public sealed class TestingApplication : IAsyncDisposable
     /// <summary>Adds a node declared like the others (node4 after node3), starts it and waits until it serves; returns its name.</summary>
     public async Task<string> AddNodeAsync(CancellationToken cancellationToken = default) =>
         (await Application.AddNodeAsync(cancellationToken).ConfigureAwait(false)).Name;
+
+    /// <summary>Takes a node out of the topology: stopped, dropped from the resources, its state deleted (and its client here with it).</summary>
+    public async Task RemoveNodeAsync(string resource)
+    {
+        await Application.RemoveNodeAsync(resource).ConfigureAwait(false);
+        lock (_clients)
+        {
+            if (_clients.Remove(resource, out var client))
+            {
+                client.Dispose();
+            }
+        }
+    }
 
     /// <summary>SIGSTOP: the node freezes with its sockets open.</summary>
     public Task PauseAsync(string resource) => Application.PauseResourceAsync(resource);
@@ -182,7 +198,7 @@ public sealed class TestingApplication : IAsyncDisposable
     {
         var target = GetResource(resource);
         var deadline = DateTime.UtcNow + timeout;
-        while (await target.CheckHealthAsync(CancellationToken.None).ConfigureAwait(false) != ResourceHealth.Healthy)
+        while (await Application.CheckResourceHealthAsync(resource).ConfigureAwait(false) != ResourceHealth.Healthy)
         {
             if (DateTime.UtcNow > deadline)
             {

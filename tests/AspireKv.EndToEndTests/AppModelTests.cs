@@ -59,4 +59,53 @@ public sealed class AppModelTests
         var endpoints = AspireKv.Client.Discovery.EndpointsFile.Load(app.Application.Options.EndpointsFile);
         Assert.True(endpoints.Resources.ContainsKey(added), "the endpoints file does not list the added node");
     }
+
+    [Fact]
+    public async Task A_node_removed_through_the_testing_API_leaves_the_topology_and_one_added_later_under_its_name_starts_empty_and_catches_up()
+    {
+        await using var app = await DistributedApplicationTestingBuilder.StartAsync<Program>(builder =>
+        {
+            var messaging = builder.AddRabbitMQ("messaging");
+            builder.AddKeyValueNodes("node", 2).WithReference(messaging).WaitFor(messaging);
+        });
+        await app.CreateKvClient("node2").PutAsync("leave/before", "written before node2 left");
+        var pid = app.GetResource("node2").Pid!.Value;
+        var folder = Path.Combine(app.Application.Options.StateDirectory, "node2");
+        Assert.True(Directory.Exists(folder));
+
+        await app.RemoveNodeAsync("node2");
+
+        Assert.Equal(["messaging", "node1"], app.Resources.Select(r => r.Name));
+        Assert.Throws<ArgumentException>(() => app.GetResource("node2"));
+        Assert.False(ProcessIsAlive(pid), $"node2's process {pid} is still running");
+        Assert.False(Directory.Exists(folder), "node2's state folder is still there");
+        Assert.False(AspireKv.Client.Discovery.EndpointsFile.Load(app.Application.Options.EndpointsFile).Resources.ContainsKey("node2"));
+
+        // The rest goes on; the last node cannot leave; nor can the broker, which is not a node.
+        await app.CreateKvClient("node1").PutAsync("leave/after", "written after node2 left");
+        var last = await Assert.ThrowsAsync<InvalidOperationException>(() => app.RemoveNodeAsync("node1"));
+        Assert.Contains("node1 is the only node", last.Message, StringComparison.Ordinal);
+        var broker = await Assert.ThrowsAsync<InvalidOperationException>(() => app.RemoveNodeAsync("messaging"));
+        Assert.Contains("only nodes can be removed", broker.Message, StringComparison.Ordinal);
+
+        // A node added now takes the free name, starts from nothing, and catches up with both writes.
+        var added = await app.AddNodeAsync();
+
+        Assert.Equal("node2", added);
+        Assert.Equal("written before node2 left", await app.CreateKvClient(added).GetStringAsync("leave/before"));
+        Assert.Equal("written after node2 left", await app.CreateKvClient(added).GetStringAsync("leave/after"));
+    }
+
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 }

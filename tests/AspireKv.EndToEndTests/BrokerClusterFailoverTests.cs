@@ -165,6 +165,11 @@ public sealed class BrokerClusterFailoverTests(BrokerClusterFixture fixture, ITe
         await Assertions.Expect(page.Locator("tr[data-node='node4'] td.lag")).ToHaveTextAsync("0");
         Assert.Equal("x", await fixture.App.CreateKvClient("node4").GetStringAsync("replication-page/19"));
 
+        // And leaves it from the page: gone from the nodes and from the application's resources.
+        await page.Locator("tr[data-node='node4'] button[data-action='remove']").ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-node='node4']")).ToHaveCountAsync(0);
+        Assert.DoesNotContain(fixture.App.Resources, r => r.Name == "node4");
+
         // A broker stopped from the page shows as such, and comes back.
         var follower = fixture.Messaging.Brokers.First(b => b != leader);
         await page.Locator($"tr[data-broker='{follower.Name}'] button[data-action='stop']").ClickAsync();
@@ -177,7 +182,7 @@ public sealed class BrokerClusterFailoverTests(BrokerClusterFixture fixture, ITe
     {
         await EnsureWholeAsync();
         BrokerResource? leader = null;
-        await Eventually.TrueAsync(async () => (leader = await fixture.Messaging.GetStreamLeaderAsync()) is not null, Patience);
+        await Eventually.TrueAsync(async () => (leader = await fixture.App.GetStreamLeaderAsync()) is not null, Patience);
         return leader!;
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using AspireKv.Hosting.AppModel;
+using AspireKv.Hosting.Orchestration;
 using AspireKv.Hosting.Processes;
 using Microsoft.Extensions.Configuration;
 
@@ -33,10 +34,12 @@ public sealed class RabbitMqResourceHealthTests
             Resources = [messaging],
         };
 
-        await messaging.StartAsync(context, CancellationToken.None);
+        var orchestrator = new Orchestrator(context);
 
-        Assert.Equal(ResourceHealth.Healthy, await messaging.CheckHealthAsync(CancellationToken.None));
+        await orchestrator.StartAllAsync(context.Resources, CancellationToken.None);
+
+        Assert.Equal(ResourceHealth.Healthy, await orchestrator.CheckHealthAsync(messaging, CancellationToken.None));
         second.Stop(); // one of two left: not a majority
-        Assert.Equal(ResourceHealth.Unhealthy, await messaging.CheckHealthAsync(CancellationToken.None));
+        Assert.Equal(ResourceHealth.Unhealthy, await orchestrator.CheckHealthAsync(messaging, CancellationToken.None));
     }
 }

@@ -28,7 +28,7 @@ const requestAction = async (name, action, say) => {
   }
 };
 const actionButtons = (name, state, allowed, actions, busy) => actions.map((a) =>
-  `<button class="${a === "kill" ? "danger" : ""}" data-name="${esc(name)}" data-action="${a}" ${allowed.includes(a) && !busy ? "" : "disabled"} title="${allowed.includes(a) ? `${a} ${esc(name)}` : `not while ${esc(state)}`}">${a}</button>`).join("");
+  `<button class="${a === "kill" || a === "remove" ? "danger" : ""}" data-name="${esc(name)}" data-action="${a}" ${allowed.includes(a) && !busy ? "" : "disabled"} title="${allowed.includes(a) ? `${a} ${esc(name)}` : `not while ${esc(state)}`}">${a}</button>`).join("");
 
 async function resources() {
   page.innerHTML = `<h1>Resources</h1><div class="feedback" id="feedback" role="status"></div><table id="resources"><thead><tr><th>Name</th><th>Type</th><th>State</th><th>Health</th><th>PID</th><th>Uptime</th><th>Restarts</th><th>Endpoints</th><th>Actions</th></tr></thead><tbody></tbody></table>`;
@@ -49,7 +49,7 @@ async function resources() {
     body.innerHTML = list.map((r) => {
       const endpoints = Object.entries(r.endpoints).map(([k, v]) => v.startsWith("http") ? `<div>${esc(k)}: <a href="${esc(v)}" target="_blank">${esc(v)}</a></div>` : `<div>${esc(k)}: ${esc(v)}</div>`).join("");
       const actions = !r.managed ? `<span class="muted">existing broker</span>`
-        : actionButtons(r.name, r.state, r.actions, r.pausable ? [...ACTIONS, ...PAUSE] : ACTIONS, pending.has(r.name));
+        : actionButtons(r.name, r.state, r.actions, [...ACTIONS, ...(r.pausable ? PAUSE : []), ...(r.type === "node" ? ["remove"] : [])], pending.has(r.name));
       return `<tr data-resource="${esc(r.name)}"><td>${esc(r.name)}</td><td>${esc(r.type)}</td><td class="state ${esc(r.state)}">${esc(r.state)}${r.stateDetail ? `<div class="muted detail">${esc(r.stateDetail)}</div>` : ""}</td>` +
         `<td class="health ${esc(r.health)}">${esc(r.health)}</td><td>${r.pid ?? ""}</td><td>${duration(r.uptimeSeconds)}</td><td>${r.restarts}</td><td>${endpoints}</td><td>${actions}</td></tr>`;
     }).join("");
@@ -288,7 +288,7 @@ async function replication() {
         `<td class="health ${esc(n.health)}">${esc(n.health)}${n.detail ? `<div class="muted detail">${esc(n.detail)}</div>` : ""}</td>` +
         `<td class="applied-offset">${n.appliedOffset ?? ""}</td><td>${n.appliedRevision ?? ""}</td><td class="lag">${n.lag ?? ""}</td><td>${esc(n.broker ?? "")}</td>` +
         `<td class="snapshot">${snap ? `offset ${snap.appliedOffset}, revision ${snap.revision}, ${bytes(snap.sizeBytes)}, ${esc(snap.source)} at ${time(snap.writtenUnixMs)}` : `<span class="muted">none yet</span>`}</td>` +
-        `<td>${actionButtons(n.name, n.state, n.actions, ["pause", "resume", "stop", "start", "kill"], false)}</td></tr>`;
+        `<td>${actionButtons(n.name, n.state, n.actions, ["pause", "resume", "stop", "start", "kill", "remove"], false)}</td></tr>`;
     }).join("");
     [brokers, nodes].forEach(wire);
   });

@@ -84,15 +84,15 @@ public sealed class SnapshotStore(string directory)
                 WriteDelimited(output, header);
 
                 // In key order, so that a snapshot of the same state is the same file on every
-                // node. One message, refilled for each key over the key space's own bytes.
-                var key = new SnapshotKey();
+                // node; encoded straight from the key space's own bytes, without an object per key.
+                output.Flush();
+                var keys = new SnapshotKeyWriter(body);
                 foreach (var view in capture.Keys.Views())
                 {
-                    key.Key = UnsafeByteOperations.UnsafeWrap(view.Key);
-                    key.Value = UnsafeByteOperations.UnsafeWrap(view.Value);
-                    (key.CreateRevision, key.ModRevision, key.Version, key.Lease) = (view.CreateRevision, view.ModRevision, view.Version, view.Lease);
-                    WriteDelimited(output, key);
+                    keys.Write(view);
                 }
+
+                keys.Flush();
 
                 foreach (var lease in capture.Leases)
                 {

@@ -248,12 +248,13 @@ public sealed class DistributedApplication : IAsyncDisposable
             var next = nodes.Select(n => n.Name[prefix.Length..]).Where(n => n.Length > 0 && n.All(char.IsAsciiDigit) && n.Length < 9).Select(int.Parse).DefaultIfEmpty(0).Max() + 1;
             node = template.CreateSibling($"{prefix}{next}");
             node.Output = line => Output?.Invoke(line);
+            Orchestrator.AllocateEndpoints(node);
             _resources = [.. _resources, node];
             Context.Resources = _resources;
         }
 
         node.LogAction("add");
-        await Orchestrator.AddAsync(node, cancellationToken).ConfigureAwait(false);
+        await Orchestrator.StartAsync(node, cancellationToken).ConfigureAwait(false);
         if (_wroteEndpoints)
         {
             WriteEndpointsFile();

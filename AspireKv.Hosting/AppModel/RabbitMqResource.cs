@@ -64,13 +64,20 @@ public sealed class RabbitMqResource : Resource
     public Task<string> GetConnectionStringAsync(CancellationToken cancellationToken = default) =>
         _connectionString.Task.WaitAsync(cancellationToken);
 
-    /// <summary>The runner resolved the broker: its connection string, and the endpoints shown for it.</summary>
-    internal void Resolved(string connectionString, Uri? management)
+    /// <summary>
+    /// The runner resolved the broker: its connection string, and the endpoints shown for it. A
+    /// cluster shows none of its own: each of its brokers shows its own.
+    /// </summary>
+    internal void Resolved(string connectionString, bool isCluster, Uri? management)
     {
         _resolved = connectionString;
-        var amqp = BrokerUris[0];
-        Endpoint("amqp").Address = new Uri($"{amqp.Scheme}://{amqp.Host}:{amqp.Port}");
-        Endpoint("management").Address = management;
+        if (!isCluster)
+        {
+            var amqp = BrokerUris[0];
+            Endpoint("amqp").Address = new Uri($"{amqp.Scheme}://{amqp.Host}:{amqp.Port}");
+            Endpoint("management").Address = management;
+        }
+
         _connectionString.TrySetResult(connectionString);
     }
 

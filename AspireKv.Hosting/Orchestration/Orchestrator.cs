@@ -47,13 +47,8 @@ internal sealed class Orchestrator
         await Task.WhenAll(resources.Select(StartInOrder).ToList()).ConfigureAwait(false);
     }
 
-    /// <summary>Gives a resource added while the application runs its endpoints, and starts it.</summary>
-    public async Task AddAsync(Resource resource, CancellationToken cancellationToken)
-    {
-        var runner = RunnerFor(resource);
-        runner.AllocateEndpoints(resource);
-        await runner.StartAsync(resource, _context, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Gives a resource added while the application runs its endpoints (before it is listed with the others, which read them); start it next.</summary>
+    public void AllocateEndpoints(Resource resource) => RunnerFor(resource).AllocateEndpoints(resource);
 
     /// <summary>Stops every resource, those that wait for others first, then lets each runner release what it holds.</summary>
     public async Task StopAllAsync(IReadOnlyList<Resource> resources)

@@ -261,7 +261,7 @@ internal sealed class RabbitMqRunner : ResourceRunner<RabbitMqResource>
             }
         }
 
-        broker.Resolved(running.ConnectionString, running.Server?.ManagementUrl ?? running.Container?.ManagementUrl);
+        broker.Resolved(running.ConnectionString, running.Cluster is not null, running.Server?.ManagementUrl ?? running.Container?.ManagementUrl);
         return running;
     }
 

@@ -46,11 +46,15 @@ public sealed class BrokerClusterFailoverTests(BrokerClusterFixture fixture, ITe
     public void Cluster_runs_three_brokers_as_children_of_messaging_and_gives_the_nodes_all_three()
     {
         var app = fixture.App;
-        // As declared (the Replication page's test adds node4 after them).
+        // As declared (the Replication page's test adds node4 after them, and removes it).
         Assert.Equal(["messaging", "messaging-1", "messaging-2", "messaging-3", "node1", "node2", "node3"], app.Resources.Select(r => r.Name).Take(7));
         Assert.All(fixture.Messaging.Brokers, b => Assert.Same(fixture.Messaging, b.Cluster));
         var connectionString = ((NodeResource)app.GetResource("node1")).Environment["ConnectionStrings__messaging"]!;
         Assert.Equal(fixture.Messaging.Brokers.Select(b => b.ConnectionString), connectionString.Split(','));
+
+        // Each broker shows its own endpoints; the cluster shows none as if it were one broker.
+        Assert.Empty(fixture.Messaging.Endpoints);
+        Assert.All(fixture.Messaging.Brokers, b => Assert.Equal(new Uri(b.ConnectionString).Port, b.Endpoints["amqp"].Port));
     }
 
     [Fact]

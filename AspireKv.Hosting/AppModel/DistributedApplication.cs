@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using AspireKv.Client;
 using AspireKv.Client.Discovery;
 using AspireKv.Hosting.Dashboard;
 using AspireKv.Hosting.Orchestration;
@@ -228,7 +229,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// it and replicates it to the others), as the cluster reports it; null for a lone broker, or
     /// when no running broker can say.
     /// </summary>
-    public Task<BrokerResource?> GetStreamLeaderAsync(string broker, string stream = "aspirekv.log") =>
+    public Task<BrokerResource?> GetStreamLeaderAsync(string broker, string stream = LogNames.Stream) =>
         Orchestrator.Brokers.GetStreamLeaderAsync(GetResource<RabbitMqResource>(broker), stream);
 
     /// <summary>

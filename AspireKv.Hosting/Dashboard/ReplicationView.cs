@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AspireKv.Client;
 using AspireKv.Hosting.AppModel;
 using AspireKv.V1;
 using Grpc.Core;
@@ -15,7 +16,7 @@ namespace AspireKv.Hosting.Dashboard;
 internal sealed class ReplicationView(DistributedApplication app, NodeClients clients)
 {
     /// <summary>The stream the nodes use unless told otherwise (<c>Replication__Stream</c>).</summary>
-    public const string Stream = "aspirekv.log";
+    public const string Stream = LogNames.Stream;
 
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan StreamStatusAge = TimeSpan.FromSeconds(3);

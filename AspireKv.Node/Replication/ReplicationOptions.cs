@@ -1,3 +1,5 @@
+using AspireKv.Client;
+
 namespace AspireKv.Node.Replication;
 
 /// <summary>How the node replicates, from the <c>Replication</c> configuration section. Every node must use the same topology and retention settings.</summary>
@@ -15,10 +17,10 @@ public sealed class ReplicationOptions
     public string ConnectionName { get; set; } = "messaging";
 
     /// <summary>The fanout exchange every node publishes to.</summary>
-    public string Exchange { get; set; } = "aspirekv.commands";
+    public string Exchange { get; set; } = LogNames.Exchange;
 
     /// <summary>The durable stream queue bound to <see cref="Exchange"/>: the log.</summary>
-    public string Stream { get; set; } = "aspirekv.log";
+    public string Stream { get; set; } = LogNames.Stream;
 
     /// <summary>
     /// How many brokers hold a replica of the stream (<c>x-initial-cluster-size</c>), when the node

@@ -97,7 +97,7 @@ public sealed class ReplicationEdgeTests(ClusterFixture cluster)
         await using (var channel = await connection.CreateChannelAsync())
         {
             // The next publish of every node meets a missing exchange, and the broker closes that channel.
-            await channel.ExchangeDeleteAsync("aspirekv.commands");
+            await channel.ExchangeDeleteAsync(AspireKv.Client.LogNames.Exchange);
         }
 
         foreach (var node in cluster.Nodes.Keys)

@@ -105,7 +105,7 @@ public sealed class ReplacedLogTests(ScratchClusterFixture cluster) : IClassFixt
         await using (var connection = await factory.CreateConnectionAsync())
         await using (var channel = await connection.CreateChannelAsync())
         {
-            await channel.QueueDeleteAsync("aspirekv.log");
+            await channel.QueueDeleteAsync(AspireKv.Client.LogNames.Stream);
         }
 
         foreach (var node in cluster.Nodes.Values)

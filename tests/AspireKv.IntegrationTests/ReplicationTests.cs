@@ -116,7 +116,7 @@ public sealed class ReplicationTests(ClusterFixture cluster)
         await using (var connection = await factory.CreateConnectionAsync())
         await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true)))
         {
-            await channel.BasicPublishAsync("aspirekv.commands", string.Empty, true, new BasicProperties(), Encoding.UTF8.GetBytes("this is not a log entry \u00ff"));
+            await channel.BasicPublishAsync(AspireKv.Client.LogNames.Exchange, string.Empty, true, new BasicProperties(), Encoding.UTF8.GetBytes("this is not a log entry \u00ff"));
         }
 
         await cluster.Client("node2").PutAsync($"after-garbage/{Guid.NewGuid():N}", "still writing");

@@ -98,7 +98,7 @@ public sealed class Nemesis(ClusterFixture cluster, Fault fault, int seed)
                 await cluster.Broker.KillAsync();
                 break;
             case Fault.KillStreamLeader:
-                _killedBroker = await cluster.Brokers!.GetStreamLeaderAsync("aspirekv.log") ?? cluster.Brokers.Brokers[_random.Next(cluster.Brokers.Brokers.Count)];
+                _killedBroker = await cluster.Brokers!.GetStreamLeaderAsync(AspireKv.Client.LogNames.Stream) ?? cluster.Brokers.Brokers[_random.Next(cluster.Brokers.Brokers.Count)];
                 Say($"kill -9 {_killedBroker.Name}, which leads the stream");
                 await _killedBroker.KillAsync();
                 break;

@@ -22,7 +22,6 @@ public sealed class DistributedApplication : IAsyncDisposable
     private bool _wroteEndpoints;
     private Task _healthLoop = Task.CompletedTask;
     private readonly Lock _adding = new();
-    private IReadOnlyList<Resource> _resources;
     private bool _started;
     private int _disposed;
 
@@ -30,7 +29,6 @@ public sealed class DistributedApplication : IAsyncDisposable
     {
         Options = options;
         Configuration = configuration;
-        _resources = [.. resources];
         _appHost = appHost;
         if (options.ConsoleOutput)
         {
@@ -49,7 +47,7 @@ public sealed class DistributedApplication : IAsyncDisposable
             Configuration = configuration,
             StateDirectory = options.StateDirectory,
             ProjectPath = name => ResourceProjects.GetPath(name, _appHost),
-            Resources = _resources,
+            Resources = [.. resources],
         };
         Orchestrator = new Orchestrator(Context);
     }
@@ -58,8 +56,8 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     public IConfiguration Configuration { get; }
 
-    /// <summary>The resources; a node added while it runs (<see cref="AddNodeAsync"/>) replaces the list with a longer one.</summary>
-    public IReadOnlyList<Resource> Resources => _resources;
+    /// <summary>The resources; a node added (<see cref="AddNodeAsync"/>) or removed (<see cref="RemoveNodeAsync"/>) while it runs replaces the list.</summary>
+    public IReadOnlyList<Resource> Resources => Context.Resources;
 
     public DistributedApplicationContext Context { get; }
 
@@ -250,8 +248,7 @@ public sealed class DistributedApplication : IAsyncDisposable
             node = template.CreateSibling($"{prefix}{next}");
             node.Output = line => Output?.Invoke(line);
             Orchestrator.AllocateEndpoints(node);
-            _resources = [.. _resources, node];
-            Context.Resources = _resources;
+            Context.Resources = [.. Resources, node];
         }
 
         node.LogAction("add");
@@ -276,15 +273,15 @@ public sealed class DistributedApplication : IAsyncDisposable
         NodeResource node;
         lock (_adding)
         {
-            node = GetResource(name) as NodeResource
-                ?? throw new InvalidOperationException($"{GetResource(name).Name} is a {GetResource(name).Type}, not a node: only nodes can be removed.");
-            if (!Resources.OfType<NodeResource>().Any(n => n != node))
+            var resource = GetResource(name);
+            node = resource as NodeResource
+                ?? throw new InvalidOperationException($"{resource.Name} is a {resource.Type}, not a node: only nodes can be removed.");
+            if (!CanRemove(node))
             {
                 throw new InvalidOperationException($"{node.Name} is the only node; a topology without nodes serves nothing. Stop it instead.");
             }
 
-            _resources = [.. _resources.Where(r => r != node)];
-            Context.Resources = _resources;
+            Context.Resources = [.. Resources.Where(r => r != node)];
         }
 
         node.LogAction("remove");
@@ -301,6 +298,9 @@ public sealed class DistributedApplication : IAsyncDisposable
             WriteEndpointsFile();
         }
     }
+
+    /// <summary>Whether <paramref name="resource"/> may leave the application: a node, and not the last one.</summary>
+    internal bool CanRemove(Resource resource) => resource is NodeResource && Resources.OfType<NodeResource>().Any(n => n != resource);
 
     /// <summary>Freezes the resource's process with SIGSTOP (nodes).</summary>
     public Task PauseResourceAsync(string name) => Orchestrator.PauseAsync(Requested(name, "pause (SIGSTOP)"));

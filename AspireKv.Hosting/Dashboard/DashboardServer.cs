@@ -277,7 +277,7 @@ public sealed class DashboardServer : IAsyncDisposable
         };
 
         // A node leaves once it has settled (not while it starts or stops), and never the last one.
-        return resource is NodeResource && resource.State is not (ResourceState.Starting or ResourceState.Stopping) && app.Resources.OfType<NodeResource>().Skip(1).Any()
+        return resource.State is not (ResourceState.Starting or ResourceState.Stopping) && app.CanRemove(resource)
             ? [.. actions, "remove"]
             : actions;
     }

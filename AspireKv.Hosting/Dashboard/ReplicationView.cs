@@ -15,9 +15,6 @@ namespace AspireKv.Hosting.Dashboard;
 /// </summary>
 internal sealed class ReplicationView(DistributedApplication app, NodeClients clients)
 {
-    /// <summary>The stream the nodes use unless told otherwise (<c>Replication__Stream</c>).</summary>
-    public const string Stream = LogNames.Stream;
-
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan StreamStatusAge = TimeSpan.FromSeconds(3);
     private readonly SemaphoreSlim _streamGate = new(1, 1);
@@ -33,7 +30,7 @@ internal sealed class ReplicationView(DistributedApplication app, NodeClients cl
         {
             stream = new
             {
-                name = Stream,
+                name = LogNames.Stream,
                 firstOffset = stream.FirstOffset,
                 lastOffset = stream.CommittedOffset,
                 segments = stream.Segments,
@@ -179,7 +176,7 @@ internal sealed class ReplicationView(DistributedApplication app, NodeClients cl
         var error = string.Empty;
         foreach (var server in servers)
         {
-            var (exitCode, output) = await server.RunStreamsCtlAsync(TimeSpan.FromSeconds(15), "stream_status", Stream, "--formatter", "json").ConfigureAwait(false);
+            var (exitCode, output) = await server.RunStreamsCtlAsync(TimeSpan.FromSeconds(15), "stream_status", LogNames.Stream, "--formatter", "json").ConfigureAwait(false);
             if (exitCode != 0)
             {
                 error = $"rabbitmq-streams stream_status on {server.Name}: {output.Trim().Split('\n').LastOrDefault()}";
@@ -195,7 +192,7 @@ internal sealed class ReplicationView(DistributedApplication app, NodeClients cl
                     leader?.FirstOffset ?? members.Select(m => m.FirstOffset).Min(),
                     leader?.CommittedOffset ?? members.Select(m => m.CommittedOffset).Max(),
                     leader?.Segments,
-                    holder.StreamBytesOnDisk(Stream),
+                    holder.StreamBytesOnDisk(LogNames.Stream),
                     holder.Name,
                     null,
                     members);

@@ -148,9 +148,7 @@ internal sealed class NodeRunner : ResourceRunner<NodeResource>
     {
         var broker = node.Broker;
         var connectionString = broker is null ? null : await broker.GetConnectionStringAsync(cancellationToken).ConfigureAwait(false);
-        var peers = context.Resources.OfType<NodeResource>()
-            .Where(n => n.Annotations.OfType<EndpointAnnotation>().Any(e => e.Name == "grpc" && e.Address is not null))
-            .ToDictionary(n => n.Name, n => n.GrpcAddress);
+        var peers = context.Resources.OfType<NodeResource>().Where(n => n.Endpoints.ContainsKey("grpc")).ToDictionary(n => n.Name, n => n.GrpcAddress);
         var environment = node.Annotations.OfType<EnvironmentAnnotation>().GroupBy(e => e.Name).ToDictionary(g => g.Key, g => g.Last().Value);
         if (context.OtlpEndpoint is { } otlp)
         {

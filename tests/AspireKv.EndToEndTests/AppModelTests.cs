@@ -77,7 +77,7 @@ public sealed class AppModelTests
 
         Assert.Equal(["messaging", "node1"], app.Resources.Select(r => r.Name));
         Assert.Throws<ArgumentException>(() => app.GetResource("node2"));
-        Assert.False(ProcessIsAlive(pid), $"node2's process {pid} is still running");
+        Assert.False(ProcessTable.IsAlive(pid), $"node2's process {pid} is still running");
         Assert.False(Directory.Exists(folder), "node2's state folder is still there");
         Assert.False(AspireKv.Client.Discovery.EndpointsFile.Load(app.Application.Options.EndpointsFile).Resources.ContainsKey("node2"));
 
@@ -94,18 +94,5 @@ public sealed class AppModelTests
         Assert.Equal("node2", added);
         Assert.Equal("written before node2 left", await app.CreateKvClient(added).GetStringAsync("leave/before"));
         Assert.Equal("written after node2 left", await app.CreateKvClient(added).GetStringAsync("leave/after"));
-    }
-
-    private static bool ProcessIsAlive(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
     }
 }

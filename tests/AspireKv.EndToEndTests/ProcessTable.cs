@@ -38,6 +38,19 @@ public static class ProcessTable
         return found;
     }
 
+    /// <summary>Whether process <paramref name="pid"/> still runs (a zombie does not).</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            return IsAlive($"/proc/{pid}");
+        }
+        catch (IOException)
+        {
+            return false; // no such process
+        }
+    }
+
     private static string Read(string path) => Encoding.UTF8.GetString(File.ReadAllBytes(path)).Replace('\0', ' ');
 
     private static bool IsAlive(string folder)

@@ -40,6 +40,9 @@ public sealed class BrokerCluster : IAsyncDisposable
 
     public IReadOnlyList<RabbitMqServer> Brokers { get; }
 
+    /// <summary>Every broker's AMQP URI, separated by commas: the list an AspireKv node reads as its connection string.</summary>
+    public string ConnectionString => string.Join(',', Brokers.Select(b => b.ConnectionString));
+
     private string JoinedMarker => Path.Combine(_dataRoot, "joined");
 
     /// <summary>Starts every broker and, the first time, joins them into one cluster.</summary>

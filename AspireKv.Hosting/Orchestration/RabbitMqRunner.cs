@@ -349,6 +349,6 @@ internal sealed class RabbitMqRunner : ResourceRunner<RabbitMqResource>
         public IReadOnlyList<RabbitMqServer> Servers => Cluster?.Brokers ?? (Server is null ? [] : [Server]);
 
         public string ConnectionString => Existing ?? Server?.ConnectionString ?? Container?.ConnectionString
-            ?? string.Join(',', Cluster!.Brokers.Select(b => b.ConnectionString));
+            ?? Cluster!.ConnectionString;
     }
 }

@@ -31,7 +31,7 @@ public class ClusterFixture : IAsyncLifetime
     protected virtual int BrokerCount => 1;
 
     /// <summary>What the nodes get as ConnectionStrings__messaging, less the proxies: the broker's URI, or every broker's.</summary>
-    public string BrokerConnectionString => Brokers is { } cluster ? string.Join(',', cluster.Brokers.Select(b => b.ConnectionString)) : Broker.ConnectionString;
+    public string BrokerConnectionString => Brokers?.ConnectionString ?? Broker.ConnectionString;
 
     public IReadOnlyDictionary<string, NodeProcess> Nodes { get; private set; } = new Dictionary<string, NodeProcess>();
 

@@ -112,6 +112,11 @@ public sealed class ReplicaTests : IAsyncLifetime
         Assert.False(error.Refused); // it may yet land
         Assert.Contains("has not confirmed it within", error.Message);
         log.Release();
+
+        // The late confirm lands the one copy. A barrier asked for now need not come after it (the
+        // write failed; it may land later), so wait for the key first: counting straight after a
+        // barrier raced the held entry past the gate (CI once saw 0 puts).
+        await WaitUntil(() => replica.Read(s => s.Get("a")) is not null);
         await replica.ReadBarrierAsync(CancellationToken.None).WaitAsync(Patience);
         var puts = log.Entries.Skip(entriesBefore).Select(e => LogEntry.Parser.ParseFrom(e)).Count(e => e.Commands.Any(c => c.OpCase == Command.OpOneofCase.Put));
         Assert.Equal(1, puts); // the late confirm lands the one copy; nothing was sent again

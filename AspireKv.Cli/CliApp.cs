@@ -114,6 +114,7 @@ internal static class CliApp
             Description = "How long to measure each workload, more than 0 [default: 10s].",
             CustomParser = r => ParseDuration(r, "--duration"),
         };
+        var rate = new Option<int>("--rate") { Description = "The most operations per second of all the clients together, each client on a fixed schedule; 0 for no limit [default: 0]." };
         var operations = new Option<long>("--ops") { Description = "Measure this many operations per workload instead of a duration." };
         var warmup = new Option<TimeSpan?>("--warmup")
         {
@@ -134,7 +135,7 @@ internal static class CliApp
         var baseline = new Option<string?>("--baseline") { Description = "broker: also measure publish + confirm straight to a stream, the ceiling for Puts." };
         baseline.AcceptOnlyFromAmong("broker");
         var broker = new Option<string?>("--broker") { Description = "The broker for --baseline (default: from the AppHost's endpoints file)." };
-        var bench = new Command("bench", "Measure throughput and latency.") { clients, duration, operations, warmup, keys, valueSize, workload, targets, api, noPopulate, baseline, broker };
+        var bench = new Command("bench", "Measure throughput and latency.") { clients, rate, duration, operations, warmup, keys, valueSize, workload, targets, api, noPopulate, baseline, broker };
 
         root.Subcommands.Add(put);
         root.Subcommands.Add(get);
@@ -183,6 +184,7 @@ internal static class CliApp
         bench.SetAction((p, ct) => Run(stderr, NewContext, p, c => BenchVerb.RunAsync(c, new BenchOptions
         {
             Clients = Positive(p.GetValue(clients), "--clients"),
+            Rate = p.GetValue(rate) >= 0 ? p.GetValue(rate) : throw new CliException(ExitCodes.Usage, "--rate must be 0 (no limit) or more operations per second."),
             Api = p.GetValue(api) == "etcd" ? BenchApi.Etcd : BenchApi.Native,
             Populate = !p.GetValue(noPopulate),
             Duration = p.GetValue(duration) ?? TimeSpan.FromSeconds(10),

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # What a large state costs: 1,000,000 keys of 100 bytes in the AppHost's 3 nodes.
 #
-#   bench/state-growth.sh [keys, default 1000000]
+#   bench/state-growth.sh [keys, default 1000000] [rate, default 200]
 #
 # Measures and prints: each node's RSS; the snapshot's size, capture time (under the apply lock)
 # and write time; the longest a lone client's serializable Get and Put waited while snapshots were
 # written; Put throughput at 64 clients with this many keys against 1,000; and the time from start
 # to serving for a node restarted from its snapshot, and from the log alone.
+#
+# The two lone clients that measure stalls each call at `rate` operations per second (aspirekv
+# bench --rate), so that they find out what a snapshot holds up rather than load the machine
+# themselves; rate 0 runs them flat out, as closed loops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keys="${1:-1000000}"
+rate="${2:-200}"
 . bench/apphost.sh aspirekv-growth
 build_release
 # Nodes inherit the AppHost's environment: this makes them log each snapshot with its timings.
@@ -38,11 +43,11 @@ echo "Put, 64 clients, $keys keys"
 sleep 11 # the snapshots of that load are written
 
 # Each lone client warms up for 2 s first: its first call (connecting, compiling) takes 80-100 ms.
-echo "Stalls: a lone client's serializable Gets, and another's Puts, on node2 for 25 s (snapshots every 10 s)"
+echo "Stalls: a lone client's serializable Gets, and another's Puts, on node2 for 25 s at $rate/s each (0: flat out; snapshots every 10 s)"
 mark=$(wc -l < "$work/apphost.log")
-"${cli[@]}" bench --clients 1 --duration 25s --warmup 2s --keys "$keys" --value-size 100 --workload get-serializable --targets node2 --no-populate -o json > "$work/lone-get.json" &
+"${cli[@]}" bench --clients 1 --rate "$rate" --duration 25s --warmup 2s --keys "$keys" --value-size 100 --workload get-serializable --targets node2 --no-populate -o json > "$work/lone-get.json" &
 lone=$!
-"${cli[@]}" bench --clients 1 --duration 25s --warmup 2s --keys "$keys" --value-size 100 --workload put --targets node2 -o json > "$work/lone-put.json"
+"${cli[@]}" bench --clients 1 --rate "$rate" --duration 25s --warmup 2s --keys "$keys" --value-size 100 --workload put --targets node2 -o json > "$work/lone-put.json"
 wait "$lone"
 echo "Snapshots written meanwhile:"
 tail -n +"$mark" "$work/apphost.log" | grep "Wrote a snapshot" | sed 's/^.*Wrote/  Wrote/' || true

@@ -26,6 +26,9 @@ internal sealed class BenchOptions
 {
     public int Clients { get; init; } = 16;
 
+    /// <summary>The most operations per second of all the clients together (<c>--rate</c>, as in etcd's benchmark); 0 for no limit.</summary>
+    public double Rate { get; init; }
+
     public BenchApi Api { get; init; } = BenchApi.Native;
 
     /// <summary>Write every key once before the first read workload, so that reads find values (<c>--no-populate</c> skips it).</summary>

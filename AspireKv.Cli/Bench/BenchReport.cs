@@ -44,6 +44,7 @@ internal sealed record BenchReport(
         {
             ["api"] = Options.Api == BenchApi.Etcd ? "etcd" : "native",
             ["clients"] = Options.Clients,
+            ["rate"] = Options.Rate,
             ["targets"] = new JsonArray([.. Targets.Select(t => (JsonNode)t.Name)]),
             ["warmupSeconds"] = Options.Warmup.TotalSeconds,
             ["keys"] = Options.Keys,
@@ -82,7 +83,7 @@ internal sealed record BenchReport(
     {
         var text = new StringBuilder();
         var length = Options.Operations > 0 ? $"{Options.Operations} operations" : Durations.Describe(Options.Duration);
-        text.AppendLine(CultureInfo.InvariantCulture, $"aspirekv bench{(Options.Api == BenchApi.Etcd ? " (etcd API)" : string.Empty)}: {Options.Clients} client{(Options.Clients == 1 ? string.Empty : "s")} over {string.Join(", ", Targets.Select(t => t.Name))}; {length} per workload after {Durations.Describe(Options.Warmup)} of warm-up; {Options.Keys} keys; {Options.ValueSize}-byte values");
+        text.AppendLine(CultureInfo.InvariantCulture, $"aspirekv bench{(Options.Api == BenchApi.Etcd ? " (etcd API)" : string.Empty)}: {Options.Clients} client{(Options.Clients == 1 ? string.Empty : "s")}{(Options.Rate > 0 ? string.Create(CultureInfo.InvariantCulture, $" at {Options.Rate:0.##} ops/s in all") : string.Empty)} over {string.Join(", ", Targets.Select(t => t.Name))}; {length} per workload after {Durations.Describe(Options.Warmup)} of warm-up; {Options.Keys} keys; {Options.ValueSize}-byte values");
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"{"workload",-18} {"ops",9} {"ops/s",9} {"p50 ms",8} {"p90 ms",8} {"p99 ms",8} {"p99.9 ms",9} {"errors",7}");
         foreach (var r in Results)

@@ -64,7 +64,7 @@ internal sealed class BenchRunner(BenchOptions options, IReadOnlyList<Target> ta
         ?? throw new CliException(ExitCodes.Usage, "--baseline broker needs the broker: run it next to an AppHost (its endpoints file names the broker) or pass --broker amqp://user:pass@host:port.");
 
     private Task<WorkloadResult> RunWorkloadAsync(OperationKind kind, string[] keys, ByteString[] keyBytes, ByteString value, TimeSpan duration, long operations, CancellationToken cancellationToken) =>
-        ClosedLoop.RunAsync(kind, options.Clients, duration, operations, i =>
+        ClosedLoop.RunAsync(kind, options.Clients, duration, operations, options.Rate, i =>
         {
             var address = targets[i % targets.Count].Address;
             var random = new Random(unchecked((i * 7919) + Environment.TickCount));

@@ -35,8 +35,8 @@ internal static class BrokerBaseline
                 channels.Add(await connection.CreateChannelAsync(new CreateChannelOptions(true, true), cancellationToken).ConfigureAwait(false));
             }
 
-            await PublishAsync(channels, body, options.Warmup, 0, cancellationToken).ConfigureAwait(false);
-            var result = await PublishAsync(channels, body, options.Duration, options.Operations, cancellationToken).ConfigureAwait(false);
+            await PublishAsync(channels, body, options.Warmup, 0, options.Rate, cancellationToken).ConfigureAwait(false);
+            var result = await PublishAsync(channels, body, options.Duration, options.Operations, options.Rate, cancellationToken).ConfigureAwait(false);
             foreach (var channel in channels)
             {
                 await channel.CloseAsync(cancellationToken).ConfigureAwait(false);
@@ -52,8 +52,8 @@ internal static class BrokerBaseline
         }
     }
 
-    private static Task<WorkloadResult> PublishAsync(List<IChannel> channels, byte[] body, TimeSpan duration, long operations, CancellationToken cancellationToken) =>
-        ClosedLoop.RunAsync(OperationKind.BrokerBaseline, channels.Count, duration, operations, i =>
+    private static Task<WorkloadResult> PublishAsync(List<IChannel> channels, byte[] body, TimeSpan duration, long operations, double rate, CancellationToken cancellationToken) =>
+        ClosedLoop.RunAsync(OperationKind.BrokerBaseline, channels.Count, duration, operations, rate, i =>
         {
             var channel = channels[i];
             var properties = new BasicProperties();

@@ -5,7 +5,8 @@ namespace AspireKv.Cli.Bench;
 
 /// <summary>
 /// A closed loop: each client issues one operation, awaits it, and issues the next, for a
-/// duration or until a number of operations has succeeded. Each client records into its own
+/// duration or until a number of operations has succeeded. With a rate, each client also waits
+/// for its turn: its share of the rate, on a fixed schedule. Each client records into its own
 /// histogram; they are merged at the end.
 /// </summary>
 internal static class ClosedLoop
@@ -17,9 +18,11 @@ internal static class ClosedLoop
     /// Runs <paramref name="clients"/> loops. <paramref name="createClient"/> is called once per
     /// client with its index and returns that client's operation; <paramref name="isFailure"/>
     /// says which exceptions count as a failed operation rather than a broken run.
+    /// <paramref name="rate"/> is the most operations per second of all the clients together, or 0
+    /// for no limit.
     /// </summary>
     public static async Task<WorkloadResult> RunAsync(
-        OperationKind kind, int clients, TimeSpan duration, long operations, Func<int, Func<Task>> createClient, Func<Exception, bool> isFailure,
+        OperationKind kind, int clients, TimeSpan duration, long operations, double rate, Func<int, Func<Task>> createClient, Func<Exception, bool> isFailure,
         CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -38,8 +41,14 @@ internal static class ClosedLoop
         {
             var histogram = histograms[i] = Latencies.Create();
             var operation = createClient(i);
+            var pace = rate > 0 ? new Pace(rate / clients, i, clients) : null;
             while (!stop.IsCancellationRequested && (operations == 0 || Interlocked.Increment(ref issued) <= operations))
             {
+                if (pace is not null && !await pace.WaitForTurnAsync(stop.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+
                 var begin = Stopwatch.GetTimestamp();
                 try
                 {
@@ -72,5 +81,45 @@ internal static class ClosedLoop
         }
 
         return new WorkloadResult(kind, completed.Sum(), errors.Sum(), elapsed, merged);
+    }
+
+    /// <summary>
+    /// One client's schedule at a fixed rate, like etcd's benchmark <c>--rate</c>: a turn every
+    /// 1/rate seconds, the clients' turns spread over that interval. A client that falls behind
+    /// (its operation took longer than the interval) goes on at once and starts the schedule
+    /// again from there, rather than firing the turns it missed in a burst.
+    /// </summary>
+    private sealed class Pace(double ratePerClient, int client, int clients)
+    {
+        private readonly long _interval = Math.Max(1, (long)(Stopwatch.Frequency / ratePerClient));
+        private long _next = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency / ratePerClient * client / clients);
+
+        /// <summary>Waits until this client's next turn; false once <paramref name="stop"/> is cancelled.</summary>
+        public async Task<bool> WaitForTurnAsync(CancellationToken stop)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (now - _next > _interval)
+            {
+                _next = now;
+            }
+
+            // A timer counts whole milliseconds (so round up), and may still end a little early: wait again until the turn has come.
+            while (_next > now)
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(Stopwatch.GetElapsedTime(now, _next).TotalMilliseconds)), stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+
+                now = Stopwatch.GetTimestamp();
+            }
+
+            _next += _interval;
+            return true;
+        }
     }
 }

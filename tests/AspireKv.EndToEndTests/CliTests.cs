@@ -189,6 +189,7 @@ public sealed class CliTests(TopologyFixture fixture)
     [InlineData("bench --warmup soon", "--warmup 'soon' is not a duration; write it as 500ms, 10s, 2m or 1h, or 0s")]
     [InlineData("put k v --if-revision abc", "--if-revision 'abc' is not a revision")]
     [InlineData("list --limit -3", "--limit must be 0 (all) or more")]
+    [InlineData("bench --rate -5", "--rate must be 0 (no limit) or more operations per second")]
     public async Task Bad_option_values_are_usage_errors_with_status_2_and_no_stack_trace(string arguments, string message)
     {
         var result = await Cli(arguments.Split(' '));

@@ -32,6 +32,23 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Bench_at_a_rate_waits_for_each_clients_turn_and_says_so()
+    {
+        // 10 operations at 50/s from 2 clients: each client has a turn every 40 ms, the second
+        // 20 ms after the first, so the tenth cannot start before 180 ms. Without a rate they
+        // would all be done at once: the operation itself takes no time.
+        var result = await ClosedLoop.RunAsync(
+            OperationKind.Put, clients: 2, duration: TimeSpan.FromMinutes(1), operations: 10, rate: 50, _ => () => Task.CompletedTask, _ => false, CancellationToken.None);
+
+        Assert.Equal(10, result.Operations);
+        Assert.True(result.Elapsed >= TimeSpan.FromMilliseconds(170), $"10 operations at 50/s took only {result.Elapsed.TotalMilliseconds:F0} ms");
+
+        var report = new BenchReport(new BenchOptions { Clients = 2, Rate = 50 }, [], [result], null);
+        Assert.Contains("2 clients at 50 ops/s in all over", report.ToText());
+        Assert.Equal(50, (double)report.ToJson()["rate"]!);
+    }
+
+    [Fact]
     public void Bench_report_always_says_how_many_lag_samples_it_has()
     {
         var sampler = new ReplicationLagSampler([], _ => throw new InvalidOperationException());

@@ -19,6 +19,9 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
     /// <summary>How long the last snapshot took, capture and write.</summary>
     public TimeSpan LastDuration { get; private set; }
 
+    /// <summary>Called on the saving thread after each step of a snapshot; for tests.</summary>
+    internal Action<SnapshotStep>? OnStep { get; init; }
+
     /// <summary>The wait before the next snapshot: the interval, or ten times the last one's duration if that is longer.</summary>
     public static TimeSpan NextWait(TimeSpan interval, TimeSpan lastDuration) =>
         TimeSpan.FromTicks(Math.Max(interval.Ticks, lastDuration.Ticks * WaitPerWriteTime));
@@ -45,15 +48,14 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
     /// <see cref="BackgroundPriority"/>), so that neither the thread pool nor the calls it serves
     /// wait for the second of CPU a large snapshot takes.
     /// </summary>
-    private Task SaveInBackground()
+    internal Task SaveInBackground()
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                BackgroundPriority.LowerCurrentThread();
-                TrySave();
+                TrySave(lowerPriorityToWrite: true);
                 done.SetResult();
             }
             catch (Exception ex)
@@ -69,8 +71,13 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
         return done.Task;
     }
 
-    /// <summary>Writes a snapshot if the replica has applied something since the last one; a replica that has faulted keeps the one it has.</summary>
-    public void TrySave()
+    /// <summary>
+    /// Writes a snapshot if the replica has applied something since the last one; a replica that
+    /// has faulted keeps the one it has. With <paramref name="lowerPriorityToWrite"/>, the calling
+    /// thread gives up CPU priority for good once the capture is taken: the capture holds the apply
+    /// lock, and must not wait for a busy core at a low priority while writes and reads wait for it.
+    /// </summary>
+    public void TrySave(bool lowerPriorityToWrite = false)
     {
         if (replica.Health.Health == ReplicaHealth.NotServing)
         {
@@ -82,12 +89,19 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var capture = replica.Capture();
             var captured = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            OnStep?.Invoke(SnapshotStep.Captured);
             if (capture.AppliedOffset == _savedOffset)
             {
                 return;
             }
 
+            if (lowerPriorityToWrite)
+            {
+                BackgroundPriority.LowerCurrentThread();
+            }
+
             store.Save(capture, replica.NodeId);
+            OnStep?.Invoke(SnapshotStep.Written);
             _savedOffset = capture.AppliedOffset;
             LastDuration = System.Diagnostics.Stopwatch.GetElapsedTime(started);
 
@@ -104,4 +118,11 @@ public sealed class SnapshotScheduler(Replica replica, SnapshotStore store, Time
             logger.LogError(ex, "Could not write a snapshot to {Path}.", store.Path);
         }
     }
+}
+
+/// <summary>The steps of a snapshot that <see cref="SnapshotScheduler.OnStep"/> reports.</summary>
+internal enum SnapshotStep
+{
+    Captured,
+    Written,
 }

@@ -24,6 +24,9 @@ public sealed class BackgroundPriorityTests
         Assert.Equal(before, NiceOf("/proc/thread-self/stat"));
     }
 
+    /// <summary>The calling thread's nice value.</summary>
+    internal static int NiceOfThisThread() => NiceOf("/proc/thread-self/stat");
+
     /// <summary>Field 19 of /proc/…/stat, counted after the command name in parentheses.</summary>
     private static int NiceOf(string statPath)
     {

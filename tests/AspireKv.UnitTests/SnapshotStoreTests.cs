@@ -1,8 +1,10 @@
 using AspireKv.Hosting.Processes;
+using AspireKv.Node.Replication;
 using AspireKv.Node.Snapshots;
 using AspireKv.Node.StateMachine;
 using AspireKv.V1;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AspireKv.UnitTests;
 
@@ -51,6 +53,36 @@ public sealed class SnapshotStoreTests : IDisposable
     [InlineData(3_000, 30_000)] // a snapshot that took 3 s: ten times that
     public void The_wait_between_snapshots_grows_with_how_long_one_takes(int tookMs, int waitMs) =>
         Assert.Equal(TimeSpan.FromMilliseconds(waitMs), SnapshotScheduler.NextWait(TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(tookMs)));
+
+    [Fact]
+    public async Task A_background_snapshot_is_captured_at_the_nodes_priority_and_only_written_at_a_lower_one()
+    {
+        // The capture holds the apply lock. Taken on a thread already at nice 10, it could be kept
+        // off a busy core while every write and read on the node waited for that lock.
+        await using var replica = TestReplicas.Create(new InMemoryReplicationLog(), "node1");
+        await replica.StartAsync(CancellationToken.None);
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (replica.Health.Health != ReplicaHealth.Serving)
+            {
+                await Task.Delay(10, timeout.Token);
+            }
+        }
+
+        await replica.ProposeAsync(Commands.Put("a", "1"), CancellationToken.None);
+        var steps = new List<(SnapshotStep Step, int Nice)>();
+        var scheduler = new SnapshotScheduler(replica, new SnapshotStore(_folder.Path), TimeSpan.FromHours(1), NullLogger<SnapshotScheduler>.Instance)
+        {
+            OnStep = step => steps.Add((step, BackgroundPriorityTests.NiceOfThisThread())),
+        };
+        var nodeNice = BackgroundPriorityTests.NiceOfThisThread();
+        Assert.NotEqual(BackgroundPriority.Nice, nodeNice);
+
+        await scheduler.SaveInBackground();
+
+        Assert.Equal([(SnapshotStep.Captured, nodeNice), (SnapshotStep.Written, BackgroundPriority.Nice)], steps);
+        Assert.NotNull(new SnapshotStore(_folder.Path).Load());
+    }
 
     [Fact]
     public void Snapshot_keeps_leases_history_the_compact_revision_and_the_log_clock()

@@ -5,6 +5,7 @@
 #
 #   bench/compare-etcd.sh [seconds per workload, default 10]
 #   Brokers=3 bench/compare-etcd.sh 10     # AspireKv on a three-broker RabbitMQ cluster
+#   WARMUP=60 bench/compare-etcd.sh 10     # warm each system for 60 s first (default 20)
 #
 # Prints one table: each workload's throughput and latency on etcd, on AspireKv's own API, and on
 # AspireKv's etcd API, with the ratios; then where the CPU went: CPU time per operation of each
@@ -82,9 +83,12 @@ run() { # system, clients, workload, where (all: every node; one: a single node)
   ticks "${watched[@]}" >"$work/$name.after"
 }
 # Warm each system up once (JIT, connections, the keys the reads use), outside the measured runs.
-warm() { "${cli[@]}" bench --clients 16 --duration 3s --warmup 0s --keys 1000 --value-size 256 --workload put,get-linearizable -o json "$@" >/dev/null 2>&1; }
+# On two busy cores the nodes' tiered JIT takes well over 15 s to settle (bench/profile-node.sh).
+warmup="${WARMUP:-20}"
+warm() { "${cli[@]}" bench --clients 16 --duration "${warmup}s" --warmup 0s --keys 1000 --value-size 256 --workload put,get-linearizable,get-serializable -o json "$@" >/dev/null 2>&1; }
 warm --api etcd --targets "$etcd_targets"
 warm --targets node1,node2,node3
+warm --api etcd --targets node1,node2,node3
 # etcd's leader, for the run in which every client talks to one node (a follower would forward).
 etcd_leader=$(ETCDCTL_API=3 etcdctl --endpoints "$etcd_targets" endpoint status -w json | /usr/bin/python3 -c '
 import json, sys

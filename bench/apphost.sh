@@ -3,6 +3,8 @@
 #   . bench/apphost.sh <temp-folder-prefix>
 #   build_release                        # sets cli (the aspirekv command)
 #   start_apphost [VAR=value ...]        # nodes inherit the AppHost's environment
+#   endpoint node2 grpc                  # an address from the AppHost's endpoints file
+#   node_pid node2                       # the process of a node
 #
 # Makes a temporary folder (work); runs the AppHost there (Release, no dashboard, which would
 # trace every call) and sets ASPIREKV_ENDPOINTS. On exit it stops the AppHost and every pid the
@@ -30,4 +32,13 @@ start_apphost() {
   for _ in $(seq 1 180); do grep -q "AspireKv is ready" "$work/apphost.log" && break; sleep 1; done
   grep -q "AspireKv is ready" "$work/apphost.log" || { tail -30 "$work/apphost.log"; exit 1; }
   export ASPIREKV_ENDPOINTS="$work/apphost/.aspirekv/endpoints.json"
+}
+
+endpoint() { /usr/bin/python3 -c "import json; print(json.load(open('$ASPIREKV_ENDPOINTS'))['resources']['$1']['endpoints']['$2'])"; }
+
+node_pid() { # the node process that listens on the node's gRPC address
+  local port; port=$(endpoint "$1" grpc); port=${port##*:}
+  for pid in $(pgrep -f AspireKv.Node.dll); do
+    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "Kestrel__Endpoints__grpc__Url=http://127.0.0.1:$port" && { echo "$pid"; return; }
+  done
 }

@@ -21,13 +21,9 @@ build_release
 # Without W^X (on by default since .NET 7) JIT-compiled code sits in anonymous memory, where perf
 # looks it up in that map; with it, the code is in a double-mapped memfd that perf cannot name.
 start_apphost DOTNET_PerfMapEnabled=3 DOTNET_EnableWriteXorExecute=0 ${PROFILE_ENV:-}
-node_pids=$(pgrep -f "$PWD/AspireKv.Node/bin/Release/net10.0/AspireKv.Node.dll" || true)
+node_pids=$(for node in node1 node2 node3; do node_pid "$node"; done)
 trap 'for p in $apphost $node_pids; do rm -f "/tmp/perf-$p.map" "/tmp/perfinfo-$p.map"; done; cleanup' EXIT
-port=$(/usr/bin/python3 -c "import json; print(json.load(open('$ASPIREKV_ENDPOINTS'))['resources']['node1']['endpoints']['grpc'].rsplit(':', 1)[1])")
-node1=""
-for pid in $node_pids; do
-  tr '\0' '\n' < "/proc/$pid/environ" | grep -qx "Kestrel__Endpoints__grpc__Url=http://127.0.0.1:$port" && node1=$pid
-done
+node1=$(node_pid node1)
 [ -n "$node1" ] || { echo "profile-node: node1's process was not found" >&2; exit 1; }
 
 "${cli[@]}" bench --clients 64 --duration "$((seconds + 4))s" --warmup "${warmup}s" --keys 1000 --workload "$workload" -o json > "$work/bench.json" &

@@ -19,13 +19,6 @@ rate="${2:-200}"
 build_release
 # Nodes inherit the AppHost's environment: this makes them log each snapshot with its timings.
 start_apphost "Logging__LogLevel__AspireKv.Node.Snapshots=Debug"
-endpoint() { /usr/bin/python3 -c "import json; print(json.load(open('$ASPIREKV_ENDPOINTS'))['resources']['$1']['endpoints']['$2'])"; }
-node_pid() { # the node process that listens on the node's gRPC address
-  local port; port=$(endpoint "$1" grpc); port=${port##*:}
-  for pid in $(pgrep -f AspireKv.Node.dll); do
-    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "Kestrel__Endpoints__grpc__Url=http://127.0.0.1:$port" && { echo "$pid"; return; }
-  done
-}
 rss() { awk '/VmRSS/ {r = $2} /VmHWM/ {h = $2} END {printf "%.0f MiB (peak %.0f MiB)", r / 1024, h / 1024}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 since() { awk "BEGIN {printf \"%.2f\", $(now) - $1}"; }

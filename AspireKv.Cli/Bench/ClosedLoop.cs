@@ -89,10 +89,16 @@ internal static class ClosedLoop
     /// (its operation took longer than the interval) goes on at once and starts the schedule
     /// again from there, rather than firing the turns it missed in a burst.
     /// </summary>
-    private sealed class Pace(double ratePerClient, int client, int clients)
+    private sealed class Pace
     {
-        private readonly long _interval = Math.Max(1, (long)(Stopwatch.Frequency / ratePerClient));
-        private long _next = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency / ratePerClient * client / clients);
+        private readonly long _interval;
+        private long _next;
+
+        public Pace(double ratePerClient, int client, int clients)
+        {
+            _interval = Math.Max(1, (long)(Stopwatch.Frequency / ratePerClient));
+            _next = Stopwatch.GetTimestamp() + (_interval * client / clients);
+        }
 
         /// <summary>Waits until this client's next turn; false once <paramref name="stop"/> is cancelled.</summary>
         public async Task<bool> WaitForTurnAsync(CancellationToken stop)

@@ -47,4 +47,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 dotnet --version
-dotnet test AspireKv.sln "$@"
+# A background job of a non-interactive shell (as CI may start this) begins with SIGINT ignored,
+# and every process under it inherits that, while the tests send Ctrl+C (SIGINT) to the AppHost
+# and the CLI. timeout sets handlers of its own, so the command it runs starts with SIGINT at its
+# default again; a duration of 0 sets no time limit.
+exec timeout 0 dotnet test AspireKv.sln "$@"

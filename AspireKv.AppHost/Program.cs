@@ -1,16 +1,11 @@
-using AspireKv.Hosting.AppModel;
+// The topology: one RabbitMQ broker (`--brokers 3`, or .WithClusterSize(3), for a cluster of three)
+// and the replica nodes, each waiting for it. Options: `dotnet run --project AspireKv.AppHost -- --help`.
+var builder = DistributedApplication.CreateBuilder(AspireKvAppHost.Options(args));
 
-var builder = DistributedApplication.CreateBuilder(args);
+var messaging = builder.AddRabbitMQBroker("messaging");
 
-// The nodes get ConnectionStrings__messaging: the name given here. .WithClusterSize(3) (or
-// --brokers 3) runs it as a RabbitMQ cluster of three brokers.
-var messaging = builder.AddRabbitMQ("messaging");
-
-builder.AddKeyValueNodes("node")
+builder.AddKeyValueStore("kv")
     .WithReference(messaging)
     .WaitFor(messaging);
 
 builder.Build().Run();
-
-/// <summary>The AppHost; public so that tests can start its topology through the testing builder.</summary>
-public partial class Program;

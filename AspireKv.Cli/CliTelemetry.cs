@@ -19,14 +19,17 @@ internal static class CliTelemetry
     /// <summary>Starts exporting when there is somewhere to export to; dispose to flush.</summary>
     public static IDisposable? Start(TargetResolver resolver)
     {
-        var endpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } configured ? configured : resolver.Endpoints?.Otlp;
+        // The standard variables win; otherwise the AppHost's dashboard, from its endpoints file.
+        var configured = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 };
+        var endpoint = configured ? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") : resolver.Endpoints?.Otlp;
         if (string.IsNullOrEmpty(endpoint))
         {
             return null;
         }
 
-        var headers = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_HEADERS") is { Length: > 0 } h ? h : resolver.Endpoints?.OtlpHeaders;
-        var protocol = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL") == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+        var headers = configured ? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_HEADERS") : resolver.Endpoints?.OtlpHeaders;
+        var protocolName = configured ? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_PROTOCOL") : resolver.Endpoints?.OtlpProtocol;
+        var protocol = protocolName == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
         return OpenTelemetrySdk.Create(otel => otel
             .ConfigureResource(r => r.AddService(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME") ?? "aspirekv-cli"))
             .WithTracing(tracing => tracing

@@ -1,4 +1,5 @@
 using AspireKv.Node.Hosting;
+using AspireKv.Node.Pages;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
@@ -7,4 +8,5 @@ builder.AddKeyValueNode();
 var app = builder.Build();
 app.MapKeyValueService();
 app.MapDefaultEndpoints();
+app.MapNodePages();
 app.Run();

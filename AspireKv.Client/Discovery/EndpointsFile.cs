@@ -34,6 +34,9 @@ public sealed class EndpointsFile
     /// <summary>Where the dashboard takes OTLP/HTTP telemetry, so that a CLI can send its spans there too.</summary>
     public string? Otlp { get; set; }
 
+    /// <summary>The protocol <see cref="Otlp"/> speaks: <c>http/protobuf</c> (when null) or <c>grpc</c>.</summary>
+    public string? OtlpProtocol { get; set; }
+
     /// <summary>The <c>OTEL_EXPORTER_OTLP_HEADERS</c> value that goes with <see cref="Otlp"/>.</summary>
     public string? OtlpHeaders { get; set; }
 

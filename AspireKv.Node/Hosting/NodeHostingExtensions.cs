@@ -11,6 +11,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using RabbitMQ.Client;
 
 namespace AspireKv.Node.Hosting;
 
@@ -122,9 +123,21 @@ public static class NodeHostingExtensions
         }
         else if (!string.IsNullOrWhiteSpace(connectionString))
         {
-            BrokerAddresses.Parse(connectionString, connectionName);
-            builder.Services.AddSingleton<IReplicationLog>(sp =>
-                new RabbitMqReplicationLog(connectionString, replication, node.Id!, sp.GetRequiredService<ILogger<RabbitMqReplicationLog>>()));
+            var brokers = BrokerAddresses.Parse(connectionString, connectionName);
+
+            // Aspire.RabbitMQ.Client gives the connection factory (with its Aspire:RabbitMQ:Client
+            // settings) and forwards the client's own event log. The log keeps its own connection
+            // lifecycle, so no IConnection is opened for it; the node's health check reports the
+            // log's state, and the publish spans are added with the node's tracing above.
+            builder.AddRabbitMQClient(connectionName, settings =>
+            {
+                settings.ConnectionString = brokers.First.ToString();
+                settings.DisableAutoActivation = true;
+                settings.DisableHealthChecks = true;
+                settings.DisableTracing = true;
+            }, factory => RabbitMqReplicationLog.ConfigureFactory(factory, replication, node.Id!));
+            builder.Services.AddSingleton<IReplicationLog>(sp => new RabbitMqReplicationLog(
+                brokers, (ConnectionFactory)sp.GetRequiredService<IConnectionFactory>(), replication, node.Id!, sp.GetRequiredService<ILogger<RabbitMqReplicationLog>>()));
         }
         else
         {

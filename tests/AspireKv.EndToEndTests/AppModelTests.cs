@@ -1,27 +1,25 @@
-using AspireKv.Hosting.AppModel;
-using AspireKv.Hosting.Testing;
 
 namespace AspireKv.EndToEndTests;
 
-/// <summary>What a declaration says is what the resources get.</summary>
+/// <summary>What a declaration says is what the resources get, through AspireKv's Aspire integrations.</summary>
 public sealed class AppModelTests
 {
     [Fact]
     public async Task Renaming_the_broker_in_the_declaration_renames_the_connection_string_the_nodes_receive_and_a_reference_alone_adds_no_wait()
     {
-        await using var app = await DistributedApplicationTestingBuilder.StartAsync<Program>(builder =>
+        await using var app = await AspireKvApp.StartDeclaredAsync(["--Spares=0"], builder =>
         {
             // A reference alone: the node waits for the broker's connection string, not for its health.
-            var broker = builder.AddRabbitMQ("queue");
-            builder.AddKeyValueNodes("kv", 1).WithReference(broker);
-        });
+            var broker = builder.AddRabbitMQBroker("queue");
+            builder.AddKeyValueStore("kv", nodeNamePrefix: "kv").WithReplicas(1).WithReference(broker);
+        }, healthy: ["queue", "kv1"]);
 
-        var node = (NodeResource)app.GetResource("kv1");
-        Assert.Empty(node.WaitsFor); // nothing added behind the declaration's back
-        var broker = app.Application.GetResource<RabbitMqResource>("queue");
-        Assert.Equal(broker.ConnectionString, node.Environment["ConnectionStrings__queue"]);
-        Assert.Equal("queue", node.Environment["Replication__ConnectionName"]);
-        Assert.DoesNotContain(node.Environment.Keys, k => k.StartsWith("ConnectionStrings__messaging", StringComparison.Ordinal));
+        var node = app.GetResource("kv1");
+        Assert.DoesNotContain(node.Annotations.OfType<WaitAnnotation>(), w => w.Resource.Name == "queue");
+        var environment = app.EnvironmentOf("kv1");
+        Assert.Equal(await ((IResourceWithConnectionString)app.GetResource("queue")).ConnectionStringExpression.GetValueAsync(default), environment["ConnectionStrings__queue"]);
+        Assert.Equal("queue", environment["Replication__ConnectionName"]);
+        Assert.DoesNotContain(environment.Keys, k => k.StartsWith("ConnectionStrings__messaging", StringComparison.Ordinal));
 
         // The node found its broker under the new name: it replicates and serves.
         var put = await app.CreateKvClient("kv1").PutAsync("renamed", "through the queue broker");
@@ -30,16 +28,18 @@ public sealed class AppModelTests
     }
 
     [Fact]
-    public async Task A_node_added_through_the_testing_API_to_a_running_topology_installs_a_peers_snapshot_when_the_log_was_trimmed()
+    public async Task A_spare_node_started_on_a_running_topology_installs_a_peers_snapshot_when_the_log_was_trimmed()
     {
-        await using var app = await DistributedApplicationTestingBuilder.StartAsync<Program>(builder =>
+        await using var app = await AspireKvApp.StartDeclaredAsync([], builder =>
         {
-            var messaging = builder.AddRabbitMQ("messaging");
-            builder.AddKeyValueNodes("node", 2).WithReference(messaging).WaitFor(messaging)
+            var messaging = builder.AddRabbitMQBroker("messaging");
+            builder.AddKeyValueStore("kv").WithReplicas(2).WithSpares(1).WithReference(messaging).WaitFor(messaging)
                 .WithEnvironment("Replication__StreamMaxLengthBytes", "200000")
                 .WithEnvironment("Replication__StreamMaxSegmentSizeBytes", "50000")
                 .WithEnvironment("Node__SnapshotInterval", "00:00:01");
         });
+        Assert.Equal("NotStarted", app.State("node3"));
+        Assert.False(app.Endpoints().Resources.ContainsKey("node3"), "a spare that never started is in the endpoints file");
 
         // About 2 MB through a stream that keeps 200 KB: it no longer starts at offset 0.
         var value = new string('x', 2000);
@@ -49,50 +49,47 @@ public sealed class AppModelTests
             await app.CreateKvClient(i % 2 == 0 ? "node1" : "node2").PutAsync($"joined/{i}", value);
         }
 
-        var added = await app.AddNodeAsync();
+        await app.StartAsync("node3");
 
-        Assert.Equal("node3", added);
-        Assert.Equal(ResourceState.Running, app.GetResource(added).State);
-        Assert.Equal("before node3", await app.CreateKvClient(added).GetStringAsync("joined/first"));
-        Assert.Equal(value, await app.CreateKvClient(added).GetStringAsync("joined/999"));
-        Assert.Contains(app.GetResource(added).Logs.Snapshot(), l => l.Text.Contains("installed a snapshot from node", StringComparison.Ordinal));
-        var endpoints = AspireKv.Client.Discovery.EndpointsFile.Load(app.Application.Options.EndpointsFile);
-        Assert.True(endpoints.Resources.ContainsKey(added), "the endpoints file does not list the added node");
+        Assert.Equal("Running", app.State("node3"));
+        Assert.Equal("before node3", await app.CreateKvClient("node3").GetStringAsync("joined/first"));
+        Assert.Equal(value, await app.CreateKvClient("node3").GetStringAsync("joined/999"));
+        Assert.Contains(app.Logs("node3"), l => l.Contains("installed a snapshot from node", StringComparison.Ordinal));
+        await Testing.Eventually.TrueAsync(() => app.Endpoints().Resources.ContainsKey("node3"), TimeSpan.FromSeconds(30), () => "the endpoints file does not list the started node");
     }
 
     [Fact]
-    public async Task A_node_removed_through_the_testing_API_leaves_the_topology_and_one_added_later_under_its_name_starts_empty_and_catches_up()
+    public async Task A_node_that_leaves_is_gone_with_its_folder_the_last_one_cannot_and_started_again_it_catches_up_from_nothing()
     {
-        await using var app = await DistributedApplicationTestingBuilder.StartAsync<Program>(builder =>
+        await using var app = await AspireKvApp.StartDeclaredAsync(["--Spares=0"], builder =>
         {
-            var messaging = builder.AddRabbitMQ("messaging");
-            builder.AddKeyValueNodes("node", 2).WithReference(messaging).WaitFor(messaging);
+            var messaging = builder.AddRabbitMQBroker("messaging");
+            builder.AddKeyValueStore("kv").WithReplicas(2).WithReference(messaging).WaitFor(messaging);
         });
         await app.CreateKvClient("node2").PutAsync("leave/before", "written before node2 left");
-        var pid = app.GetResource("node2").Pid!.Value;
-        var folder = Path.Combine(app.Application.Options.StateDirectory, "node2");
+        var pid = app.Pid("node2")!.Value;
+        var folder = Path.Combine(app.StateDirectory, "node2");
         Assert.True(Directory.Exists(folder));
 
-        await app.RemoveNodeAsync("node2");
+        await app.LeaveAsync("node2");
 
-        Assert.Equal(["messaging", "node1"], app.Resources.Select(r => r.Name));
-        Assert.Throws<ArgumentException>(() => app.GetResource("node2"));
+        Assert.Contains(app.State("node2"), new[] { "Exited", "Finished" });
         Assert.False(ProcessTable.IsAlive(pid), $"node2's process {pid} is still running");
         Assert.False(Directory.Exists(folder), "node2's state folder is still there");
-        Assert.False(AspireKv.Client.Discovery.EndpointsFile.Load(app.Application.Options.EndpointsFile).Resources.ContainsKey("node2"));
+        await Testing.Eventually.TrueAsync(() => !app.Endpoints().Resources.ContainsKey("node2"), TimeSpan.FromSeconds(30), () => "the endpoints file still lists node2");
 
-        // The rest goes on; the last node cannot leave; nor can the broker, which is not a node.
+        // The rest goes on; the last node cannot leave; the broker has no leave command.
         await app.CreateKvClient("node1").PutAsync("leave/after", "written after node2 left");
-        var last = await Assert.ThrowsAsync<InvalidOperationException>(() => app.RemoveNodeAsync("node1"));
-        Assert.Contains("node1 is the only node", last.Message, StringComparison.Ordinal);
-        var broker = await Assert.ThrowsAsync<InvalidOperationException>(() => app.RemoveNodeAsync("messaging"));
-        Assert.Contains("only nodes can be removed", broker.Message, StringComparison.Ordinal);
+        var last = await Assert.ThrowsAsync<InvalidOperationException>(() => app.LeaveAsync("node1"));
+        Assert.Contains("node1 is the last serving node of kv; it cannot leave", last.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => app.LeaveAsync("messaging"));
 
-        // A node added now takes the free name, starts from nothing, and catches up with both writes.
-        var added = await app.AddNodeAsync();
+        // Started again, it starts from nothing, and catches up with both writes.
+        await app.StartAsync("node2");
 
-        Assert.Equal("node2", added);
-        Assert.Equal("written before node2 left", await app.CreateKvClient(added).GetStringAsync("leave/before"));
-        Assert.Equal("written after node2 left", await app.CreateKvClient(added).GetStringAsync("leave/after"));
+        Assert.True(Directory.Exists(folder));
+        Assert.Equal("written before node2 left", await app.CreateKvClient("node2").GetStringAsync("leave/before"));
+        Assert.Equal("written after node2 left", await app.CreateKvClient("node2").GetStringAsync("leave/after"));
+        await Testing.Eventually.TrueAsync(() => app.Endpoints().Resources.ContainsKey("node2"), TimeSpan.FromSeconds(30), () => "the endpoints file does not list node2 again");
     }
 }

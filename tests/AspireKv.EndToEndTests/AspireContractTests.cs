@@ -1,8 +1,7 @@
+using Aspire.Hosting.Testing;
 using AspireKv.Client;
 using AspireKv.Hosting;
-using AspireKv.Hosting.AppModel;
-using AspireKv.Hosting.Nodes;
-using AspireKv.Hosting.Processes;
+using AspireKv.Testing;
 using AspireKv.V1;
 
 namespace AspireKv.EndToEndTests;
@@ -19,8 +18,8 @@ public sealed class AspireContractTests(TopologyFixture fixture)
     {
         var app = fixture.App;
         using var home = new TempDirectory("aspirekv-aspire-contract");
-        var broker = new Uri(app.Application.GetResource<RabbitMqResource>("messaging").ConnectionString);
-        int grpcPort = PortAllocator.Next(), httpPort = PortAllocator.Next();
+        var broker = new Uri((await app.Application.GetConnectionStringAsync("messaging"))!);
+        int grpcPort = AspireKv.Hosting.PortAllocator.Next(), httpPort = AspireKv.Hosting.PortAllocator.Next();
 
         // What Aspire 13 hands a project that references the broker and the other nodes: the
         // connection string (user guest, no vhost segment, host localhost), service discovery

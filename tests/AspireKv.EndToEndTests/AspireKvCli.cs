@@ -1,6 +1,6 @@
 using AspireKv.Client.Discovery;
 using AspireKv.Hosting;
-using AspireKv.Hosting.Processes;
+using AspireKv.Testing;
 
 namespace AspireKv.EndToEndTests;
 
@@ -10,9 +10,12 @@ public static class AspireKvCli
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     /// <summary>Starts the CLI, for commands that run until they are interrupted (watch, the REPL); the caller disposes of it.</summary>
-    public static ManagedProcess Start(TopologyFixture fixture, params string[] arguments)
+    public static ManagedProcess Start(TopologyFixture fixture, params string[] arguments) => Start(fixture.App.EndpointsFile, arguments);
+
+    /// <summary>Starts the CLI against the AppHost whose endpoints file is <paramref name="endpointsFile"/>.</summary>
+    public static ManagedProcess Start(string endpointsFile, params string[] arguments)
     {
-        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
+        var environment = new Dictionary<string, string?> { [EndpointsFile.EnvironmentVariable] = endpointsFile };
         return ManagedProcess.Start(DotNetHost.Run("aspirekv", ResourceProjects.GetPath(ResourceProjects.Cli, typeof(AspireKvCli).Assembly), arguments, environment));
     }
 
@@ -25,6 +28,9 @@ public static class AspireKvCli
 
     public static Task<(int ExitCode, string Output, string Error)> RunAsync(TopologyFixture fixture, string? stdin, params string[] arguments) =>
         RunAsync(Start(fixture, arguments), stdin);
+
+    public static Task<(int ExitCode, string Output, string Error)> RunAsync(string endpointsFile, string? stdin, params string[] arguments) =>
+        RunAsync(Start(endpointsFile, arguments), stdin);
 
     /// <summary>Runs the CLI in <paramref name="folder"/> with no AppHost to find: no endpoints file there or above, and no ASPIREKV_ENDPOINTS.</summary>
     public static Task<(int ExitCode, string Output, string Error)> RunWithoutAppHostAsync(string folder, string? stdin, params string[] arguments)

@@ -46,7 +46,7 @@ public sealed class CliCoordinationTests(TopologyFixture fixture)
         Assert.StartsWith("SUCCESS (revision ", lines[0]);
         Assert.Equal($"{key}=new", lines[^1]);
 
-        using var folder = new Hosting.Processes.TempDirectory("aspirekv-cli-txn");
+        using var folder = new TempDirectory("aspirekv-cli-txn");
         var file = folder.Combine("txn.json");
         var transaction = new JsonObject
         {
@@ -137,7 +137,7 @@ public sealed class CliCoordinationTests(TopologyFixture fixture)
         Assert.Equal("seen", lines[^1]);
     }
 
-    private static List<string> Lines(Hosting.Processes.ManagedProcess cli) =>
+    private static List<string> Lines(ManagedProcess cli) =>
         [.. AspireKvCli.OutputOf(cli).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);

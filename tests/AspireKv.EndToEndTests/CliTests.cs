@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AspireKv.Hosting.Processes;
+using AspireKv.Testing;
 
 namespace AspireKv.EndToEndTests;
 
@@ -106,7 +106,7 @@ public sealed class CliTests(TopologyFixture fixture)
         Assert.Equal(2, unknownNode.ExitCode);
         Assert.Contains("node1, node2, node3", unknownNode.Error);
 
-        var port = PortAllocator.Next();
+        var port = AspireKv.Hosting.PortAllocator.Next();
         var nobody = await Cli("--target", $"127.0.0.1:{port}", "get", "x");
         Assert.Equal(3, nobody.ExitCode);
         Assert.Contains($"http://127.0.0.1:{port} cannot be reached", nobody.Error);
@@ -125,7 +125,7 @@ public sealed class CliTests(TopologyFixture fixture)
             "SET",
             "set greeting \"hello world\"",
             "USE node3",
-            $"USE 127.0.0.1:{PortAllocator.Next()}",
+            $"USE 127.0.0.1:{AspireKv.Hosting.PortAllocator.Next()}",
             "get greeting",
             "EXIT",
             "SET x never") + "\n";
@@ -161,10 +161,10 @@ public sealed class CliTests(TopologyFixture fixture)
         var key = $"cli/pty/{Guid.NewGuid():N}";
         var driver = Path.Combine(AppContext.BaseDirectory, "interop", "python", "repl_pty.py");
         var cli = AspireKv.Hosting.ResourceProjects.GetPath(AspireKv.Hosting.ResourceProjects.Cli, typeof(CliTests).Assembly);
-        var environment = new Dictionary<string, string?> { [AspireKv.Client.Discovery.EndpointsFile.EnvironmentVariable] = fixture.App.Application.Options.EndpointsFile };
+        var environment = new Dictionary<string, string?> { [AspireKv.Client.Discovery.EndpointsFile.EnvironmentVariable] = fixture.App.EndpointsFile };
 
         var (exitCode, screen) = await ManagedProcess.RunToExitAsync(
-            new ProcessSpec("repl-pty", "/usr/bin/python3", [driver, DotNetHost.Path, cli, $"SET {key} typed once", "<UP>"], null, environment), TimeSpan.FromSeconds(120));
+            new ProcessSpec("repl-pty", "/usr/bin/python3", [driver, AspireKv.Hosting.Programs.DotNet, cli, $"SET {key} typed once", "<UP>"], null, environment), TimeSpan.FromSeconds(120));
 
         Assert.True(exitCode == 0, screen);
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(screen, @"OK \(revision \d+\)").Count);

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AspireKv.Hosting.Processes;
+using AspireKv.Testing;
 
 namespace AspireKv.EndToEndTests;
 

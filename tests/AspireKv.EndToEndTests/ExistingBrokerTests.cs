@@ -1,7 +1,4 @@
-using AspireKv.Hosting.AppModel;
-using AspireKv.Hosting.Broker;
-using AspireKv.Hosting.Processes;
-using AspireKv.Hosting.Testing;
+using AspireKv.Testing;
 
 namespace AspireKv.EndToEndTests;
 
@@ -14,18 +11,15 @@ public sealed class ExistingBrokerTests
         await using var broker = new RabbitMqServer("existing", folder.Combine("broker"));
         await broker.StartAsync(TimeSpan.FromSeconds(120));
 
-        await using (var app = await DistributedApplicationTestingBuilder.StartAsync<Program>(
-            ["--replicas", "2"],
-            new Dictionary<string, string?> { ["ConnectionStrings:messaging"] = broker.ConnectionString }))
+        await using (var app = await AspireKvApp.StartAsync(["--Replicas=2", "--Spares=0", $"--ConnectionStrings:messaging={broker.ConnectionString}"]))
         {
-            var messaging = app.Application.GetResource<RabbitMqResource>("messaging");
-            Assert.Equal(BrokerSource.Existing, messaging.Source);
-            Assert.False(messaging.IsManaged);
-            Assert.Equal(["messaging", "node1", "node2"], app.Resources.Select(r => r.Name));
+            Assert.Equal(["kv", "messaging", "node1", "node2"], app.Resources.Where(r => !r.Name.EndsWith("-rebuilder", StringComparison.Ordinal)).Select(r => r.Name).Order());
+            Assert.Equal("ConnectionStringParameterResource", app.GetResource("messaging").GetType().Name);
 
             await app.CreateKvClient("node1").PutAsync("existing/key", "value");
             Assert.Equal("value", await app.CreateKvClient("node2").GetStringAsync("existing/key"));
             await Assert.ThrowsAsync<InvalidOperationException>(() => app.KillAsync("messaging"));
+            Assert.Equal(broker.ConnectionString, app.Endpoints().Resources["messaging"].ConnectionString);
         }
 
         Assert.True(broker.IsRunning, "the AppHost stopped a broker it does not own");

@@ -1,16 +1,11 @@
-using AspireKv.Hosting.Testing;
-
 namespace AspireKv.EndToEndTests;
 
-/// <summary>The AppHost's topology (a private broker, three nodes and the dashboard), started once for a collection.</summary>
+/// <summary>The AppHost's topology (a private broker, three nodes, a spare, and the Aspire dashboard), started once for a collection.</summary>
 public sealed class TopologyFixture : IAsyncLifetime
 {
-    public TestingApplication App { get; private set; } = null!;
+    public AspireKvApp App { get; private set; } = null!;
 
-    public async Task InitializeAsync() =>
-        App = await DistributedApplicationTestingBuilder.StartAsync<Program>(
-            ["--replicas", "3"],
-            new Dictionary<string, string?> { ["Dashboard:Enabled"] = "true", ["Dashboard:Port"] = "0" });
+    public async Task InitializeAsync() => App = await AspireKvApp.StartAsync(["--Replicas=3"], dashboard: true);
 
     public async Task DisposeAsync()
     {

@@ -1,4 +1,3 @@
-using AspireKv.Hosting.AppModel;
 using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;
@@ -12,11 +11,14 @@ public sealed class TopologyTests(TopologyFixture fixture)
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
 
     [Fact]
-    public void Topology_has_the_broker_and_three_running_nodes()
+    public void Topology_has_the_broker_three_running_nodes_and_a_spare_that_waits_to_be_started()
     {
-        Assert.Equal(["messaging", "node1", "node2", "node3"], fixture.App.Resources.Select(r => r.Name));
-        Assert.All(fixture.App.Resources, r => Assert.Equal(ResourceState.Running, r.State));
-        Assert.Equal(BrokerSource.LocalServer, ((RabbitMqResource)fixture.App.GetResource("messaging")).Source);
+        var app = fixture.App;
+        Assert.Equal(["kv", "messaging", "messaging-epmd", "messaging-password", "node1", "node2", "node3", "node4"], app.Resources.Where(r => r.Name != "aspire-dashboard" && !r.Name.EndsWith("-rebuilder", StringComparison.Ordinal)).Select(r => r.Name).Order());
+        Assert.IsType<Aspire.Hosting.ApplicationModel.RabbitMQServerProcessResource>(app.GetResource("messaging"));
+        Assert.All(new[] { "messaging", "messaging-epmd", "node1", "node2", "node3" }, r => Assert.Equal("Running", app.State(r)));
+        Assert.Equal("NotStarted", app.State("node4"));
+        Assert.All(new[] { "node1", "node2", "node3", "node4" }, n => Assert.IsType<Aspire.Hosting.ApplicationModel.ProjectResource>(app.GetResource(n)));
     }
 
     [Fact]
@@ -39,8 +41,10 @@ public sealed class TopologyTests(TopologyFixture fixture)
     public async Task Killed_node2_catches_up_after_it_is_started_again()
     {
         var app = fixture.App;
+        var pid = app.Pid("node2");
         await app.KillAsync("node2");
-        Assert.Equal(ResourceState.Exited, app.GetResource("node2").State);
+        Assert.Contains(app.State("node2"), new[] { "Exited", "Finished" });
+        Assert.False(pid is null || ProcessTable.IsAlive(pid.Value), $"node2's own process {pid} is still running");
         var unreachable = await Assert.ThrowsAsync<RpcException>(() => app.CreateKvClient("node2").GetAsync("any", Consistency.Serializable));
         Assert.Equal(StatusCode.Unavailable, unreachable.StatusCode);
 
@@ -52,8 +56,8 @@ public sealed class TopologyTests(TopologyFixture fixture)
 
         await app.StartAsync("node2");
 
-        Assert.Equal(ResourceState.Running, app.GetResource("node2").State);
-        Assert.Equal(1, app.GetResource("node2").RestartCount);
+        Assert.Equal("Running", app.State("node2"));
+        Assert.NotEqual(pid, app.Pid("node2"));
         foreach (var key in keys)
         {
             Assert.Equal(key, await app.CreateKvClient("node2").GetStringAsync(key, Consistency.Serializable));

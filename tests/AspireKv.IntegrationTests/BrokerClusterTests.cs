@@ -1,7 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using AspireKv.Hosting.Broker;
-using AspireKv.Hosting.Processes;
 using AspireKv.Testing;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;

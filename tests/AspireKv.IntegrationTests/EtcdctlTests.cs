@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using AspireKv.Hosting.Processes;
 using AspireKv.Testing;
 
 namespace AspireKv.IntegrationTests;

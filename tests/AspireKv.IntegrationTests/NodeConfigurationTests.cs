@@ -1,5 +1,5 @@
 using AspireKv.Hosting;
-using AspireKv.Hosting.Processes;
+using AspireKv.Testing;
 
 namespace AspireKv.IntegrationTests;
 

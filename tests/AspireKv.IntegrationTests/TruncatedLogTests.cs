@@ -1,4 +1,3 @@
-using AspireKv.Hosting.Nodes;
 using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;

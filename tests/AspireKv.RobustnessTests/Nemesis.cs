@@ -1,4 +1,3 @@
-using AspireKv.Hosting.Broker;
 using AspireKv.Testing;
 
 namespace AspireKv.RobustnessTests;

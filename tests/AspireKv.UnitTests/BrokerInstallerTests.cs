@@ -1,4 +1,4 @@
-using AspireKv.Hosting.Broker;
+using AspireKv.Hosting.RabbitMQ;
 
 namespace AspireKv.UnitTests;
 
@@ -52,13 +52,13 @@ public sealed class BrokerInstallerTests
         Assert.False(noApt.Install);
         Assert.Contains("no apt-get", noApt.Reason);
         Assert.False(elsewhere.Install);
-        Assert.Contains(RabbitMqServer.ServerScriptVariable, elsewhere.Reason);
+        Assert.Contains(BrokerLayout.ServerScriptVariable, elsewhere.Reason);
     }
 
     [Fact]
     public async Task The_install_script_parses_keeps_the_packaged_service_from_starting_and_leaves_no_policy_behind()
     {
-        var (exitCode, output) = await AspireKv.Hosting.Processes.ManagedProcess.RunToExitAsync(
+        var (exitCode, output) = await AspireKv.Testing.ManagedProcess.RunToExitAsync(
             new("sh", "/bin/sh", ["-n", "-c", BrokerInstaller.Script]), TimeSpan.FromSeconds(30));
         Assert.True(exitCode == 0, output);
 

@@ -3,7 +3,7 @@ using AspireKv.Cli.Bench;
 using AspireKv.Cli.Repl;
 using AspireKv.Cli.Targeting;
 using AspireKv.Client.Discovery;
-using AspireKv.Hosting.Processes;
+using AspireKv.Testing;
 using Microsoft.Extensions.Configuration;
 
 namespace AspireKv.UnitTests;

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using AspireKv.Hosting.Processes;
 using AspireKv.Node.Snapshots;
 using AspireKv.Node.Snapshots.Peer;
 using AspireKv.Node.StateMachine;
+using AspireKv.Testing;
 using Google.Protobuf;
 
 namespace AspireKv.UnitTests;

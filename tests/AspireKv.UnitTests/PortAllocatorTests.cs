@@ -1,4 +1,5 @@
-using AspireKv.Hosting.Processes;
+using AspireKv.Hosting;
+using AspireKv.Testing;
 
 namespace AspireKv.UnitTests;
 
@@ -74,7 +75,7 @@ public sealed class PortAllocatorTests
             "password=secret",
         ]);
 
-        var broker = new AspireKv.Hosting.Broker.RabbitMqServer("messaging", folder.Path);
+        var broker = new RabbitMqServer("messaging", folder.Path);
 
         Assert.NotEqual(claimedElsewhere, broker.AmqpPort);
         Assert.Equal("secret", broker.Password); // the rest of its identity is kept

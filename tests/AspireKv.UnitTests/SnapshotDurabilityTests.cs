@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
-using AspireKv.Hosting.Processes;
 using AspireKv.Node.Snapshots;
 using AspireKv.Node.StateMachine;
+using AspireKv.Testing;
 
 namespace AspireKv.UnitTests;
 

@@ -1,7 +1,7 @@
-using AspireKv.Hosting.Processes;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Snapshots;
 using AspireKv.Node.StateMachine;
+using AspireKv.Testing;
 using AspireKv.V1;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,8 +1,5 @@
 using AspireKv.Client;
 using AspireKv.Hosting;
-using AspireKv.Hosting.Broker;
-using AspireKv.Hosting.Nodes;
-using AspireKv.Hosting.Processes;
 
 namespace AspireKv.Testing;
 

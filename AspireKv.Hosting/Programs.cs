@@ -24,11 +24,7 @@ public static class Programs
     /// <summary>Whether a folder on <c>PATH</c> holds <paramref name="program"/>.</summary>
     public static bool IsOnPath(string program) => Find(program) is not null;
 
-    /// <summary>
-    /// Runs <paramref name="program"/> with <paramref name="arguments"/>, its output discarded, and
-    /// says whether it exited with 0 within <paramref name="timeout"/>; one that cannot start, or
-    /// runs longer, did not succeed (and is killed).
-    /// </summary>
+    /// <summary>Whether <paramref name="program"/> exits with 0 within <paramref name="timeout"/> (output discarded; killed if it runs longer).</summary>
     public static bool Succeeds(string program, IReadOnlyList<string> arguments, TimeSpan timeout)
     {
         var info = new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

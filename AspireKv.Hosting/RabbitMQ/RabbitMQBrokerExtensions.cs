@@ -108,11 +108,13 @@ public static class RabbitMQBrokerExtensions
                 .WaitFor(epmd)
                 .WithParentRelationship(cluster);
 
-            // A new broker joins the first on its first boot, so that one must be up by then; later
-            // boots start together, since each waits for the peers it last saw.
+            // A new broker joins the first on its first boot, so that one must be up by then (not WaitFor,
+            // which holds for every start); later boots start together, each waiting for the peers it saw.
             if (first is not null && layout.IsBlank)
             {
-                broker.WaitFor(first);
+                var peer = first.Resource.Name;
+                broker.OnBeforeResourceStarted((b, e, cancellationToken) => b.Layout.IsBlank
+                    ? e.Services.GetRequiredService<ResourceNotificationService>().WaitForResourceHealthyAsync(peer, cancellationToken) : Task.CompletedTask);
             }
 
             broker.Resource.Cluster = resource;

@@ -120,7 +120,12 @@ public sealed class BrokerClusterFailoverTests(BrokerClusterFixture fixture, ITe
         long Lag(System.Text.Json.JsonElement view, string node) =>
             view.GetProperty("nodes").EnumerateArray().First(n => n.GetProperty("name").GetString() == node).GetProperty("lag").GetInt64();
 
-        var view = await Eventually.ValueAsync(ViewAsync, v => v.GetProperty("stream").TryGetProperty("leader", out _), Patience, v => v.ToString());
+        // The management API fills in a stream's members a moment after a broker comes back (an earlier test restarts them).
+        var view = await Eventually.ValueAsync(
+            ViewAsync,
+            v => v.GetProperty("stream").TryGetProperty("leader", out _) && v.GetProperty("stream").TryGetProperty("members", out var members) && members.GetArrayLength() == 3,
+            Patience,
+            v => v.ToString());
         Assert.Equal(leader.Layout.NodeName, view.GetProperty("stream").GetProperty("leader").GetString());
         Assert.Equal(fixture.Messaging.Brokers.Select(b => b.Layout.NodeName).Order(), view.GetProperty("stream").GetProperty("members").EnumerateArray().Select(m => m.GetString()).Order());
 

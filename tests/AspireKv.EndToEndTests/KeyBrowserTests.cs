@@ -48,7 +48,10 @@ public sealed class KeyBrowserTests(TopologyFixture fixture)
 
         var view = await Testing.Eventually.ValueAsync(
             () => GetAsync("node1", "/api/replication"),
-            v => v.GetProperty("nodes").EnumerateArray().Where(n => n.GetProperty("name").GetString() != "node4").All(n => n.TryGetProperty("appliedRevision", out var r) && r.GetInt64() >= put.Revision),
+            // ...and the broker's management API has the stream's figures again (an earlier test restarts the broker).
+            v => v.GetProperty("nodes").EnumerateArray().Where(n => n.GetProperty("name").GetString() != "node4").All(n => n.TryGetProperty("appliedRevision", out var r) && r.GetInt64() >= put.Revision)
+                && v.GetProperty("stream").TryGetProperty("messages", out var messages) && messages.ValueKind == JsonValueKind.Number
+                && v.GetProperty("stream").TryGetProperty("leader", out var leader) && leader.ValueKind == JsonValueKind.String,
             TimeSpan.FromSeconds(30),
             v => v.ToString());
 

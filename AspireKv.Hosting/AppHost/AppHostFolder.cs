@@ -79,9 +79,6 @@ public sealed class AppHostFolder
     /// <summary>The resources that must be healthy before the AppHost says it is ready.</summary>
     internal List<IResource> ReadyWhenHealthy { get; } = [];
 
-    /// <summary>Every resource's latest snapshot, by resource name (the notifications are keyed by instance).</summary>
-    internal System.Collections.Concurrent.ConcurrentDictionary<string, CustomResourceSnapshot> States { get; } = new(StringComparer.OrdinalIgnoreCase);
-
     /// <summary>Nodes that left the topology: not in the endpoints file until they are started again.</summary>
     internal HashSet<string> Left { get; } = new(StringComparer.OrdinalIgnoreCase);
 

@@ -21,6 +21,7 @@ internal sealed class AppHostFolderService(
 {
     private const string DashboardResource = "aspire-dashboard";
     private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CustomResourceSnapshot> _states = new(StringComparer.OrdinalIgnoreCase); // by name: notifications are keyed by instance
     private string? _written;
     private volatile bool _started;
 
@@ -44,7 +45,7 @@ internal sealed class AppHostFolderService(
     {
         await foreach (var change in notifications.WatchAsync(stoppingToken).ConfigureAwait(false))
         {
-            folder.States[change.Resource.Name] = change.Snapshot;
+            _states[change.Resource.Name] = change.Snapshot;
             if (_started)
             {
                 await WriteAsync(stoppingToken).ConfigureAwait(false);
@@ -165,5 +166,5 @@ internal sealed class AppHostFolderService(
         return file;
     }
 
-    private string? State(IResource resource) => folder.States.GetValueOrDefault(resource.Name)?.State?.Text;
+    private string? State(IResource resource) => _states.GetValueOrDefault(resource.Name)?.State?.Text;
 }

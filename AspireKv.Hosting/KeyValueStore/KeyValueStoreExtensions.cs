@@ -82,17 +82,22 @@ public static class KeyValueStoreExtensions
         builder.WithEnvironment(context =>
         {
             var kv = store.Resource;
-            var index = 0;
-            foreach (var node in kv.ReplicaNodes)
+            foreach (var (node, index) in kv.ReplicaNodes.Select((n, i) => (n, i)))
             {
-                context.EnvironmentVariables[$"services__{kv.Name}__{GrpcEndpoint}__{index++}"] = Url(kv.GrpcAddress(node.Name));
+                context.EnvironmentVariables[$"services__{kv.Name}__{GrpcEndpoint}__{index}"] = Url(kv.GrpcAddress(node.Name));
             }
 
-            foreach (var node in kv.Nodes)
-            {
-                context.EnvironmentVariables[$"services__{node.Name}__{GrpcEndpoint}__0"] = Url(kv.GrpcAddress(node.Name));
-            }
+            AddEachNode(context.EnvironmentVariables, kv);
         });
+
+    /// <summary>Service discovery of every node under its own name (<c>services__node2__grpc__0</c>).</summary>
+    private static void AddEachNode(Dictionary<string, object> environment, KeyValueStoreResource kv)
+    {
+        foreach (var node in kv.Nodes)
+        {
+            environment[$"services__{node.Name}__{GrpcEndpoint}__0"] = Url(kv.GrpcAddress(node.Name));
+        }
+    }
 
     /// <summary>Applies <paramref name="convention"/> to every node, those declared already and those declared later.</summary>
     private static IResourceBuilder<KeyValueStoreResource> ForEachNode(IResourceBuilder<KeyValueStoreResource> store, Action<IResourceBuilder<ProjectResource>> convention)
@@ -193,10 +198,8 @@ public static class KeyValueStoreExtensions
                 {
                     environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
                 }
-                foreach (var peer in kv.Nodes)
-                {
-                    environment[$"services__{peer.Name}__{GrpcEndpoint}__0"] = Url(kv.GrpcAddress(peer.Name));
-                }
+
+                AddEachNode(environment, kv);
             })
             .WithUrls(context =>
             {

@@ -6,6 +6,7 @@ using AspireKv.Client;
 using AspireKv.Client.Discovery;
 using AspireKv.Node.Hosting;
 using AspireKv.Node.Replication;
+using AspireKv.Node.Replication.RabbitMq;
 using AspireKv.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -31,16 +32,17 @@ internal static class NodePages
     {
         app.MapGet("/replication", () => Page("replication.html"));
         app.MapGet("/keys", () => Page("keys.html"));
+        app.MapGet("/pages/{file}", (string file) => Page(file));
         app.MapGet("/api/replication", DescribeReplicationAsync);
         app.MapGet("/api/keys", ListKeysAsync);
         app.MapGet("/api/keys/history", KeyHistoryAsync);
     }
 
-    private static IResult Page(string name)
-    {
-        var stream = typeof(NodePages).Assembly.GetManifestResourceStream($"pages/{name}")!;
-        return Results.Stream(stream, "text/html; charset=utf-8");
-    }
+    /// <summary>A page, or the stylesheet and script both pages share, as the build embedded them.</summary>
+    private static IResult Page(string name) =>
+        typeof(NodePages).Assembly.GetManifestResourceStream($"pages/{name}") is { } stream
+            ? Results.Stream(stream, Path.GetExtension(name) switch { ".css" => "text/css; charset=utf-8", ".js" => "text/javascript; charset=utf-8", _ => "text/html; charset=utf-8" })
+            : Results.NotFound();
 
     private static async Task<IResult> DescribeReplicationAsync(IConfiguration configuration, IOptions<NodeOptions> node, IOptions<ReplicationOptions> replication, CancellationToken cancellationToken)
     {
@@ -103,7 +105,7 @@ internal static class NodePages
             return new { name = replication.Stream, error = "No broker management API is configured (services:<broker>:management), so the stream is not shown." };
         }
 
-        var broker = new Uri(connectionString.Split(',')[0].Trim());
+        var broker = BrokerAddresses.Parse(connectionString, replication.ConnectionName).First;
         var vhost = broker.AbsolutePath is { Length: > 1 } path ? Uri.UnescapeDataString(path[1..]) : "/";
         var credentials = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Uri.UnescapeDataString(broker.UserInfo)));
         var errors = new List<string>();

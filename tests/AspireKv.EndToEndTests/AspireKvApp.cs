@@ -101,9 +101,7 @@ public sealed class AspireKvApp : IAsyncDisposable
 
     /// <summary>The pid of the resource's process, as DCP reports it.</summary>
     public int? Pid(string resource) =>
-        Notifications.TryGetCurrentState(resource, out var current)
-            ? current.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value switch { int pid => pid, long pid => (int)pid, string text => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture), _ => null }
-            : null;
+        Notifications.TryGetCurrentState(resource, out var current) ? AspireKv.Hosting.ResourceProcess.PidOf(current.Snapshot) : null;
 
     /// <summary>The endpoints file as the AppHost last wrote it.</summary>
     public EndpointsFile Endpoints() => Client.Discovery.EndpointsFile.Load(EndpointsFile);
@@ -239,12 +237,8 @@ public sealed class AspireKvApp : IAsyncDisposable
     }
 
     /// <summary>The environment the resource's process runs with, read from /proc: what DCP gave it.</summary>
-    public IReadOnlyDictionary<string, string> EnvironmentOf(string resource)
-    {
-        var pid = Pid(resource) ?? throw new InvalidOperationException($"{resource} has no process.");
-        return File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
-            .Select(v => v.Split('=', 2)).Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1]);
-    }
+    public IReadOnlyDictionary<string, string> EnvironmentOf(string resource) =>
+        ProcessTable.EnvironmentOf(Pid(resource) ?? throw new InvalidOperationException($"{resource} has no process."));
 
     public async ValueTask DisposeAsync()
     {

@@ -51,6 +51,11 @@ public static class ProcessTable
         }
     }
 
+    /// <summary>The environment process <paramref name="pid"/> runs with, from /proc: what started it gave it.</summary>
+    public static IReadOnlyDictionary<string, string> EnvironmentOf(int pid) =>
+        File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => v.Split('=', 2)).Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last()[1]);
+
     private static string Read(string path) => Encoding.UTF8.GetString(File.ReadAllBytes(path)).Replace('\0', ' ');
 
     private static bool IsAlive(string folder)

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AspireKv.Hosting;
 
 /// <summary>The process DCP runs for a resource, as its snapshot says (<c>executable.pid</c>).</summary>
-public static class ResourceProcess
+internal static class ResourceProcess
 {
     public const string PidProperty = "executable.pid";
 

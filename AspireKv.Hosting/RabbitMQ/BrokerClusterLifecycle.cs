@@ -10,9 +10,7 @@ namespace AspireKv.Hosting.RabbitMQ;
 /// </summary>
 internal static class BrokerClusterLifecycle
 {
-    public static void Attach(IResourceBuilder<RabbitMQClusterResource> cluster)
-    {
+    public static void Attach(IResourceBuilder<RabbitMQClusterResource> cluster) =>
         cluster.WithHealthCheck(ResourceHealthChecks.Register(cluster.ApplicationBuilder, $"{cluster.Resource.Name}_amqp", () => new AmqpHealthCheck(cluster.Resource)))
             .OnInitializeResource((cluster, e, cancellationToken) => ParentState.FollowAsync(cluster, cluster.Brokers, "rabbitmq.brokers", e, cancellationToken));
-    }
 }

@@ -50,6 +50,7 @@ public sealed class BrokerLayout
         NodeName = values.GetValueOrDefault("node") ?? $"aspirekv-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}@localhost";
         AmqpPort = Port("amqp");
         ManagementPort = Port("management");
+        StreamPort = Port("stream");
         DistributionPort = Port("dist");
         EpmdPort = cluster?.EpmdPort ?? Port("epmd");
         Password = cluster?.Password ?? values.GetValueOrDefault("password") ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -58,6 +59,7 @@ public sealed class BrokerLayout
             $"node={NodeName}",
             $"amqp={AmqpPort}",
             $"management={ManagementPort}",
+            $"stream={StreamPort}",
             $"dist={DistributionPort}",
             $"epmd={EpmdPort}",
             $"password={Password}",
@@ -70,9 +72,6 @@ public sealed class BrokerLayout
 
     public static bool IsInstalled => File.Exists(ServerScript);
 
-    /// <summary>A folder of this broker's tools: rabbitmqctl, rabbitmq-streams, beside the server script.</summary>
-    public static string Tool(string name) => Path.Combine(Path.GetDirectoryName(ServerScript)!, name);
-
     /// <summary>The Erlang port mapper's program.</summary>
     public static string EpmdProgram => File.Exists("/usr/bin/epmd") ? "/usr/bin/epmd" : "epmd";
 
@@ -83,6 +82,8 @@ public sealed class BrokerLayout
     public int AmqpPort { get; }
 
     public int ManagementPort { get; }
+
+    public int StreamPort { get; }
 
     public int DistributionPort { get; }
 
@@ -144,6 +145,9 @@ public sealed class BrokerLayout
             $"default_pass = {password ?? Password}",
             "management.tcp.ip = 127.0.0.1",
             $"management.tcp.port = {ManagementPort}",
+            $"stream.listeners.tcp.default = 127.0.0.1:{StreamPort}",
+            "stream.advertised_host = 127.0.0.1",
+            $"stream.advertised_port = {StreamPort}",
         };
         if (joinPeer is not null)
         {
@@ -152,7 +156,7 @@ public sealed class BrokerLayout
         }
 
         File.WriteAllLines(Path.Combine(DataRoot, "rabbitmq.conf"), lines);
-        File.WriteAllText(Path.Combine(DataRoot, "enabled_plugins"), "[rabbitmq_management].\n");
+        File.WriteAllText(Path.Combine(DataRoot, "enabled_plugins"), "[rabbitmq_management,rabbitmq_stream].\n");
         if (_cluster is { } cluster)
         {
             // Erlang nodes join only those that know the same cookie; the file must be its owner's alone.

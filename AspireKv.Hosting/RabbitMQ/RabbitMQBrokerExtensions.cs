@@ -173,17 +173,13 @@ public static class RabbitMQBrokerExtensions
     {
         var resource = new RabbitMQServerProcessResource(name, layout, password.Resource);
         var broker = builder.AddResource(resource)
-            .WithEndpoint(RabbitMQProcessNames.AmqpEndpoint, e =>
-            {
-                e.UriScheme = "amqp";
-                e.Port = layout.AmqpPort;
-                e.TargetPort = layout.AmqpPort;
-                e.IsProxied = false;
-                KeyValueStoreExtensions.OnLoopback(e);
-            })
+            .WithEndpoint(port: layout.AmqpPort, targetPort: layout.AmqpPort, scheme: "amqp", name: RabbitMQProcessNames.AmqpEndpoint, isProxied: false)
+            .WithEndpoint(RabbitMQProcessNames.AmqpEndpoint, KeyValueStoreExtensions.OnLoopback)
             .WithHttpEndpoint(port: layout.ManagementPort, targetPort: layout.ManagementPort, name: RabbitMQProcessNames.ManagementEndpoint, isProxied: false)
             .WithEndpoint(RabbitMQProcessNames.ManagementEndpoint, KeyValueStoreExtensions.OnLoopback)
             .WithUrlForEndpoint(RabbitMQProcessNames.ManagementEndpoint, url => url.DisplayText = "Management UI")
+            .WithEndpoint(port: layout.StreamPort, targetPort: layout.StreamPort, scheme: "rabbitmq-stream", name: RabbitMQProcessNames.StreamEndpoint, isProxied: false)
+            .WithEndpoint(RabbitMQProcessNames.StreamEndpoint, KeyValueStoreExtensions.OnLoopback)
             .WithEnvironment(context =>
             {
                 foreach (var (key, value) in layout.Environment)

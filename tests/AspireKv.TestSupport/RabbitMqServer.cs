@@ -112,7 +112,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
 
     private async Task<(int ExitCode, string Output)> RunToolAsync(string tool, TimeSpan timeout, string[] arguments) =>
         await ManagedProcess.RunToExitAsync(
-            new ProcessSpec($"{Name}-{tool}", BrokerLayout.Tool(tool), ["-n", NodeName, .. arguments], Layout.DataRoot, Layout.Environment.ToDictionary(e => e.Key, e => (string?)e.Value)),
+            new ProcessSpec($"{Name}-{tool}", Path.Combine(Path.GetDirectoryName(BrokerLayout.ServerScript)!, tool), ["-n", NodeName, .. arguments], Layout.DataRoot, Layout.Environment.ToDictionary(e => e.Key, e => (string?)e.Value)),
             timeout).ConfigureAwait(false);
 
     /// <summary>Stops the broker gracefully (SIGTERM), killing it after a grace period, then stops its epmd.</summary>

@@ -18,6 +18,16 @@ public sealed partial class StreamConnection : IAsyncDisposable
     /// <summary>The largest Publish frame the client builds by merging publishes.</summary>
     private const int MaxMergedPublishFrame = 256 * 1024;
 
+    /// <summary>
+    /// The largest frame read from the broker. A Deliver frame carries a whole chunk, which the
+    /// broker does not bound by the tuned frame size; this only keeps a bad length from taking
+    /// the process's memory.
+    /// </summary>
+    private const int MaxIncomingFrame = 256 * 1024 * 1024;
+
+    /// <summary>A Publish frame of one message, less the message: key, version, publisher, count, publishing id, length.</summary>
+    public const int PublishFraming = 2 + 2 + 1 + 4 + 8 + 4;
+
     private readonly StreamConnectionOptions _options;
     private readonly TcpClient _tcp;
     private readonly NetworkStream _stream;
@@ -37,7 +47,6 @@ public sealed partial class StreamConnection : IAsyncDisposable
     private Task _readLoop = Task.CompletedTask;
     private Task _writeLoop = Task.CompletedTask;
     private Task _heartbeatLoop = Task.CompletedTask;
-    private uint _frameMax = 1024 * 1024;
 
     private StreamConnection(StreamConnectionOptions options, TcpClient tcp)
     {
@@ -48,6 +57,9 @@ public sealed partial class StreamConnection : IAsyncDisposable
 
     /// <summary>host:port of the broker.</summary>
     public string Endpoint => _options.Endpoint;
+
+    /// <summary>The largest frame the broker takes (from Tune): a message must fit in one Publish frame with its framing (<see cref="PublishFraming"/> bytes).</summary>
+    public uint FrameMax { get; private set; } = 1024 * 1024;
 
     /// <summary>What the broker said in Open (for example its advertised host and port).</summary>
     public IReadOnlyDictionary<string, string> ServerProperties { get; private set; } = new Dictionary<string, string>();
@@ -146,7 +158,7 @@ public sealed partial class StreamConnection : IAsyncDisposable
             heartbeat = Math.Min(heartbeat, serverHeartbeat);
         }
 
-        _frameMax = frameMax == 0 ? 8 * 1024 * 1024 : frameMax;
+        FrameMax = frameMax == 0 ? uint.MaxValue : frameMax;
         Send(f => f.Begin(StreamCommand.Tune).UInt32(frameMax).UInt32(heartbeat));
         _heartbeatLoop = Task.Run(() => HeartbeatLoopAsync(TimeSpan.FromSeconds(heartbeat)));
 
@@ -242,11 +254,16 @@ public sealed partial class StreamConnection : IAsyncDisposable
     /// </summary>
     public void Publish(byte publisherId, ulong publishingId, ReadOnlySpan<byte> message)
     {
+        if (message.Length + PublishFraming > FrameMax)
+        {
+            throw new ArgumentException($"a message of {message.Length} bytes does not fit in one frame of RabbitMQ at {Endpoint} ({FrameMax} bytes, {PublishFraming} of them framing)", nameof(message));
+        }
+
         lock (_writeGate)
         {
             ThrowIfFull();
             var start = _lastPublishStart;
-            if (start >= 0 && _lastPublisher == publisherId && _pending.Length - start + message.Length + 12 <= MaxMergedPublishFrame)
+            if (start >= 0 && _lastPublisher == publisherId && _pending.Length - start + message.Length + 12 <= Math.Min(MaxMergedPublishFrame, FrameMax))
             {
                 // Append to the Publish frame that is still the last one waiting: its size at
                 // start, then key, version and publisher id (5 bytes), then the count.
@@ -351,9 +368,9 @@ public sealed partial class StreamConnection : IAsyncDisposable
             {
                 await input.ReadExactlyAsync(size, _stopping.Token).ConfigureAwait(false);
                 var length = BinaryPrimitives.ReadUInt32BigEndian(size);
-                if (length < 4 || length > Math.Max(_frameMax, 1024 * 1024) + 64)
+                if (length < 4 || length > MaxIncomingFrame)
                 {
-                    throw new StreamProtocolException($"the broker sent a frame of {length} bytes, outside the tuned limit of {_frameMax}");
+                    throw new StreamProtocolException($"the broker sent a frame of {length} bytes, outside 4 to {MaxIncomingFrame}");
                 }
 
                 var frame = new byte[length];

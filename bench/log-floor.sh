@@ -24,7 +24,8 @@ amqp="${connection%%,*}"
 userinfo="${amqp#amqp://}"; userinfo="${userinfo%@*}"
 user="${userinfo%%:*}"; password=$(/usr/bin/python3 -c "import urllib.parse,sys; print(urllib.parse.unquote(sys.argv[1]))" "${userinfo#*:}")
 first=messaging; [ "$brokers" -gt 1 ] && first=messaging-1
-stream=$(endpoint "$first" stream); stream="${stream#*://}"
+# Each broker's stream port is kept in its state file beside its other ports.
+stream="127.0.0.1:$(sed -n 's/^stream=//p' "$(find "$state" -path "*$first*" -name broker.state | head -1)")"
 echo "log-floor: $brokers broker(s), pids $broker_pids; AMQP ${amqp##*@}, stream $stream; ${seconds} s per run after 3 s of warm-up, 336-byte messages"
 
 floor=(dotnet "$PWD/bench/LogFloor/bin/Release/net10.0/LogFloor.dll")

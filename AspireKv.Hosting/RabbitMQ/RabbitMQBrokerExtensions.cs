@@ -178,8 +178,6 @@ public static class RabbitMQBrokerExtensions
             .WithHttpEndpoint(port: layout.ManagementPort, targetPort: layout.ManagementPort, name: RabbitMQProcessNames.ManagementEndpoint, isProxied: false)
             .WithEndpoint(RabbitMQProcessNames.ManagementEndpoint, KeyValueStoreExtensions.OnLoopback)
             .WithUrlForEndpoint(RabbitMQProcessNames.ManagementEndpoint, url => url.DisplayText = "Management UI")
-            .WithEndpoint(port: layout.StreamPort, targetPort: layout.StreamPort, scheme: "rabbitmq-stream", name: RabbitMQProcessNames.StreamEndpoint, isProxied: false)
-            .WithEndpoint(RabbitMQProcessNames.StreamEndpoint, KeyValueStoreExtensions.OnLoopback)
             .WithEnvironment(context =>
             {
                 foreach (var (key, value) in layout.Environment)

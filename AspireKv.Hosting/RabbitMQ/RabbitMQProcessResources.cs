@@ -64,6 +64,5 @@ internal static class RabbitMQProcessNames
 {
     public const string AmqpEndpoint = "amqp";
     public const string ManagementEndpoint = "management";
-    public const string StreamEndpoint = "stream";
     public const string KillCommand = "kill";
 }

@@ -30,6 +30,8 @@ public sealed class ManagedProcess : IAsyncDisposable
     private readonly Action<LogLine>? _output;
     private readonly LogBuffer _recent = new(2000);
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _outputEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _errorEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ManagedProcess(string name, Process process, Action<LogLine>? output)
     {
@@ -111,8 +113,10 @@ public sealed class ManagedProcess : IAsyncDisposable
         await using var process = Start(spec);
         var exitCode = await process.Exited.WaitAsync(timeout).ConfigureAwait(false);
 
-        // The last lines of output can arrive just after the exit.
-        await Task.Delay(100).ConfigureAwait(false);
+        // The last lines of output can arrive after the exit: wait until both pipes have ended
+        // (bounded, since a child that outlives the program could hold them open). A fixed 100 ms
+        // here lost a whole --help text on a busy CI machine.
+        await Task.WhenAny(Task.WhenAll(process._outputEnded.Task, process._errorEnded.Task), Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
         return (exitCode, string.Join('\n', process.RecentOutput.Select(l => l.Text)));
     }
 
@@ -192,6 +196,7 @@ public sealed class ManagedProcess : IAsyncDisposable
     {
         if (text is null)
         {
+            (isError ? _errorEnded : _outputEnded).TrySetResult();
             return;
         }
 

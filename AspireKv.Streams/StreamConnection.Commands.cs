@@ -81,10 +81,11 @@ public sealed partial class StreamConnection
     /// <summary>
     /// Declares a publisher. With a <paramref name="reference"/>, the broker remembers the highest
     /// publishing id it stored for that name, and drops a publish whose id is not above it: a resend
-    /// lands once.
+    /// lands once. Without one the reference goes as an empty string: the broker closes the
+    /// connection over a null one ("unknown frame").
     /// </summary>
     public Task DeclarePublisherAsync(byte publisherId, string? reference, string stream, CancellationToken cancellationToken) =>
-        RequestAsync($"declaring a publisher on stream '{stream}'", StreamCommand.DeclarePublisher, f => f.UInt8(publisherId).String(reference).String(stream), cancellationToken);
+        RequestAsync($"declaring a publisher on stream '{stream}'", StreamCommand.DeclarePublisher, f => f.UInt8(publisherId).String(reference ?? string.Empty).String(stream), cancellationToken);
 
     /// <summary>The highest publishing id the stream holds for the publisher named <paramref name="reference"/> (0 for none).</summary>
     public async Task<ulong> QueryPublisherSequenceAsync(string reference, string stream, CancellationToken cancellationToken)

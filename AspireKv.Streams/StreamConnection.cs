@@ -61,6 +61,9 @@ public sealed partial class StreamConnection : IAsyncDisposable
     /// <summary>The largest frame the broker takes (from Tune): a message must fit in one Publish frame with its framing (<see cref="PublishFraming"/> bytes).</summary>
     public uint FrameMax { get; private set; } = 1024 * 1024;
 
+    /// <summary>The largest message one Publish frame takes: <see cref="FrameMax"/> less <see cref="PublishFraming"/>.</summary>
+    public int MaxMessageBytes => (int)Math.Min(int.MaxValue, FrameMax - PublishFraming);
+
     /// <summary>What the broker said in Open (for example its advertised host and port).</summary>
     public IReadOnlyDictionary<string, string> ServerProperties { get; private set; } = new Dictionary<string, string>();
 
@@ -254,7 +257,7 @@ public sealed partial class StreamConnection : IAsyncDisposable
     /// </summary>
     public void Publish(byte publisherId, ulong publishingId, ReadOnlySpan<byte> message)
     {
-        if (message.Length + PublishFraming > FrameMax)
+        if (message.Length > MaxMessageBytes)
         {
             throw new ArgumentException($"a message of {message.Length} bytes does not fit in one frame of RabbitMQ at {Endpoint} ({FrameMax} bytes, {PublishFraming} of them framing)", nameof(message));
         }

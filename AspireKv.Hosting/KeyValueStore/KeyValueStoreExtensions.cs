@@ -53,15 +53,17 @@ public static class KeyValueStoreExtensions
     public static IResourceBuilder<KeyValueStoreResource> WithReference(this IResourceBuilder<KeyValueStoreResource> store, IResourceBuilder<IResourceWithConnectionString> broker) =>
         ForEachNode(store, node =>
         {
-            node.WithReference(broker).WithEnvironment("Replication__ConnectionName", broker.Resource.Name);
-            foreach (var (name, management) in ManagementUrls(broker.Resource))
+            node.WithReference(broker).WithEnvironment("Replication__ConnectionName", broker.Resource.Name)
+                .WithEnvironment("Replication__StreamEndpoints", string.Join(',', BrokerEndpoints(broker.Resource).Select(b => b.Stream)));
+            foreach (var (name, management, _) in BrokerEndpoints(broker.Resource))
             {
                 node.WithEnvironment($"services__{name}__management__0", management);
             }
 
             if (broker.Resource is RabbitMQServerResource container)
             {
-                node.WithEnvironment($"services__{container.Name}__management__0", container.ManagementEndpoint);
+                // Aspire's RabbitMQ image runs without the rabbitmq_stream plugin: the nodes use the AMQP log.
+                node.WithEnvironment($"services__{container.Name}__management__0", container.ManagementEndpoint).WithEnvironment("Replication__Log", "Amqp");
             }
         });
 
@@ -228,10 +230,10 @@ public static class KeyValueStoreExtensions
     }
 
     /// <summary>Each private broker's management API, by broker name, for the nodes' Replication page.</summary>
-    private static IEnumerable<(string Name, string Management)> ManagementUrls(IResourceWithConnectionString broker) => broker switch
+    private static IEnumerable<(string Name, string Management, string Stream)> BrokerEndpoints(IResourceWithConnectionString broker) => broker switch
     {
-        RabbitMQServerProcessResource process => [(process.Name, Url(process.Layout.ManagementUrl))],
-        RabbitMQClusterResource cluster => cluster.Brokers.Select(b => (b.Name, Url(b.Layout.ManagementUrl))),
+        RabbitMQServerProcessResource process => [(process.Name, Url(process.Layout.ManagementUrl), $"127.0.0.1:{process.Layout.StreamPort}")],
+        RabbitMQClusterResource cluster => cluster.Brokers.Select(b => (b.Name, Url(b.Layout.ManagementUrl), $"127.0.0.1:{b.Layout.StreamPort}")),
         _ => [],
     };
 

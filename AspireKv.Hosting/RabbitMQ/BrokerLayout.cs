@@ -148,6 +148,7 @@ public sealed class BrokerLayout
             $"stream.listeners.tcp.default = 127.0.0.1:{StreamPort}",
             "stream.advertised_host = 127.0.0.1",
             $"stream.advertised_port = {StreamPort}",
+            "stream.frame_max = 8388608", // a write of up to gRPC's 4 MiB fits one log entry
         };
         if (joinPeer is not null)
         {

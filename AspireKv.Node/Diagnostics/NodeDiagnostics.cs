@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Replication;
-using AspireKv.Node.Replication.RabbitMq;
 using AspireKv.Node.StateMachine;
 
 namespace AspireKv.Node.Diagnostics;
@@ -122,9 +121,9 @@ public static class NodeDiagnostics
         Meter.CreateObservableGauge("aspirekv.applied_revision", () => replica.Inspect(s => s.Revision), "{revision}", "The store revision this node has applied.");
         Meter.CreateObservableGauge("aspirekv.applied_offset", () => replica.Inspect(s => s.AppliedOffset), "{offset}", "The log offset this node has applied.");
         Meter.CreateObservableCounter("aspirekv.log.skipped", () => replica.Inspect(s => s.SkippedEntries), "{entry}", "Log entries skipped because they could not be decoded.");
-        if (log is RabbitMqReplicationLog rabbit)
+        if (log is not InMemoryReplicationLog)
         {
-            Meter.CreateObservableCounter("aspirekv.broker.reconnects", () => rabbit.Reconnects, "{reconnect}", "Times the connection to the broker was made again after it was lost.");
+            Meter.CreateObservableCounter("aspirekv.broker.reconnects", () => log.Reconnects, "{reconnect}", "Times the connection to the broker was made again after it was lost.");
         }
     }
 

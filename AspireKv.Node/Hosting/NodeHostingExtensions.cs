@@ -4,6 +4,7 @@ using AspireKv.Node.Grpc;
 using AspireKv.Node.Leases;
 using AspireKv.Node.Replication;
 using AspireKv.Node.Replication.RabbitMq;
+using AspireKv.Node.Replication.Streams;
 using AspireKv.Node.Snapshots;
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
@@ -114,14 +115,33 @@ public static class NodeHostingExtensions
 
     private static void AddReplica(WebApplicationBuilder builder, NodeOptions node, ReplicationOptions replication)
     {
-        var inMemory = string.Equals(replication.Log, "InMemory", StringComparison.OrdinalIgnoreCase);
+        var log = replication.Log.ToLowerInvariant() switch
+        {
+            "stream" => "Stream",
+            "amqp" or "rabbitmq" => "Amqp",
+            "inmemory" => "InMemory",
+            _ => throw new InvalidOperationException(
+                $"Replication:Log '{replication.Log}' is not a log this node has: use Stream (RabbitMQ's stream protocol, the default), Amqp (AMQP 0.9.1, for a broker without the rabbitmq_stream plugin) or InMemory (one node on its own, keeping nothing)."),
+        };
+        var inMemory = log == "InMemory";
         var connectionName = replication.ConnectionName;
         var connectionString = builder.Configuration.GetConnectionString(connectionName);
         if (inMemory)
         {
             builder.Services.AddSingleton<IReplicationLog, InMemoryReplicationLog>();
         }
-        else if (!string.IsNullOrWhiteSpace(connectionString))
+        else if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException(
+                $"No broker is configured. Set ConnectionStrings__{connectionName}=amqp://user:password@host:port (as an AppHost does), " +
+                "or run one node on its own, keeping nothing, with Replication__Log=InMemory.");
+        }
+        else if (log == "Stream")
+        {
+            var brokers = BrokerAddresses.Parse(connectionString, connectionName).StreamEndpoints(replication.StreamEndpoints);
+            builder.Services.AddSingleton<IReplicationLog>(sp => new StreamReplicationLog(brokers, replication, node.Id!, sp.GetRequiredService<ILogger<StreamReplicationLog>>()));
+        }
+        else
         {
             var brokers = BrokerAddresses.Parse(connectionString, connectionName);
 
@@ -138,12 +158,6 @@ public static class NodeHostingExtensions
             }, factory => RabbitMqReplicationLog.ConfigureFactory(factory, replication, node.Id!));
             builder.Services.AddSingleton<IReplicationLog>(sp => new RabbitMqReplicationLog(
                 brokers, (ConnectionFactory)sp.GetRequiredService<IConnectionFactory>(), replication, node.Id!, sp.GetRequiredService<ILogger<RabbitMqReplicationLog>>()));
-        }
-        else
-        {
-            throw new InvalidOperationException(
-                $"No broker is configured. Set ConnectionStrings__{connectionName}=amqp://user:password@host:port (as an AppHost does), " +
-                "or run one node on its own, keeping nothing, with Replication__Log=InMemory.");
         }
 
         // A snapshot only makes sense next to a durable log; the in-memory log starts empty every time.

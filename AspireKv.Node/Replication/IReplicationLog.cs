@@ -12,6 +12,12 @@ public interface IReplicationLog : IAsyncDisposable
     /// <summary>Where the log lives now, for status: the broker's host:port; empty when it has no address.</summary>
     string Endpoint => string.Empty;
 
+    /// <summary>How many times the connection to the log was made again after it was lost.</summary>
+    long Reconnects => 0;
+
+    /// <summary>The largest entry <see cref="AppendAsync"/> takes, in bytes; the writer closes a batch before it.</summary>
+    int MaxEntryBytes => int.MaxValue;
+
     /// <summary>Whether the log can be written now, why not, and which session of it is current.</summary>
     LogAvailability Availability { get; }
 
@@ -45,6 +51,9 @@ public readonly record struct LogRecord(long Offset, ReadOnlyMemory<byte> Payloa
 /// <summary>Whether the log can be written now; <see cref="Detail"/> says why not; <see cref="Session"/> counts connections made.</summary>
 public readonly record struct LogAvailability(bool IsAvailable, string Detail, long Session = 0)
 {
+    /// <summary>Whether a session is up (false while the log reconnects); a stalled session is up but not available.</summary>
+    public bool HasSession { get; init; } = true;
+
     public static LogAvailability Available(long session) => new(true, string.Empty, session);
 }
 

@@ -132,10 +132,23 @@ public sealed class LogWriter
             while (true)
             {
                 await Task.Delay(period, _time, cancellationToken).ConfigureAwait(false);
-                List<PendingEntry> stalled;
+                List<PendingEntry> stalled = [];
+                var log = _log.Availability;
                 lock (_awaitingConfirm)
                 {
-                    stalled = [.. _awaitingConfirm.Where(e => e.PublishedAt is not 0 and var at && _time.GetElapsedTime(at) >= _options.ConfirmStallTimeout)];
+                    foreach (var entry in _awaitingConfirm.Where(e => e.PublishedAt is not 0))
+                    {
+                        if (!log.HasSession || entry.Session != log.Session)
+                        {
+                            // The session that carried it ended, and the log sends it again in its
+                            // next one (the stream log does): it waits for the log, not a confirm.
+                            (entry.PublishedAt, entry.Session) = (_time.GetTimestamp(), log.Session);
+                        }
+                        else if (_time.GetElapsedTime(entry.PublishedAt) >= _options.ConfirmStallTimeout)
+                        {
+                            stalled.Add(entry);
+                        }
+                    }
                 }
 
                 foreach (var entry in stalled)
@@ -214,7 +227,10 @@ public sealed class LogWriter
         var entry = new LogEntry { Origin = _nodeId };
         var waiters = new List<Waiter>();
         var bytes = 0;
-        while (entry.Commands.Count < _options.MaxBatchCommands && bytes < _options.MaxBatchBytes && reader.TryRead(out var command))
+
+        // An entry closes before half the log's largest, so that its last command still fits.
+        var limit = Math.Min(_options.MaxBatchBytes, _log.MaxEntryBytes / 2);
+        while (entry.Commands.Count < _options.MaxBatchCommands && bytes < limit && reader.TryRead(out var command))
         {
             Interlocked.Decrement(ref _queued);
             if (_pending.TryGet(new Guid(command.Id.Span), out var waiter))
@@ -296,6 +312,7 @@ public sealed class LogWriter
 
                 try
                 {
+                    pending.Session = _log.Availability.Session;
                     pending.PublishedAt = _time.GetTimestamp();
                     await _log.AppendAsync(Encode(entry), token.Token).ConfigureAwait(false);
                     return;
@@ -366,6 +383,9 @@ public sealed class LogWriter
             get => Volatile.Read(ref _publishedAt);
             set => Volatile.Write(ref _publishedAt, value);
         }
+
+        /// <summary>The log's session the current publish went out in.</summary>
+        public long Session { get; set; }
 
         /// <summary>A token cancelled once every waiter of this entry has been abandoned.</summary>
         public CancellationTokenSource WhenAbandoned()

@@ -7,8 +7,20 @@ public sealed class ReplicationOptions
 {
     public const string SectionName = "Replication";
 
-    /// <summary><c>RabbitMq</c> (the default) or <c>InMemory</c> (one node on its own, nothing kept).</summary>
-    public string Log { get; set; } = "RabbitMq";
+    /// <summary>
+    /// <c>Stream</c> (the default: RabbitMQ's stream protocol, on the brokers' stream ports), <c>Amqp</c>
+    /// (AMQP 0.9.1 through an exchange, for a broker without the <c>rabbitmq_stream</c> plugin, such
+    /// as Aspire's RabbitMQ container), or <c>InMemory</c> (one node on its own, nothing kept).
+    /// Both RabbitMQ logs read the same stream, so nodes may move from one to the other.
+    /// </summary>
+    public string Log { get; set; } = "Stream";
+
+    /// <summary>
+    /// The brokers' stream ports for the <c>Stream</c> log, <c>host:port</c> separated by commas.
+    /// Unset, it is every broker of <c>ConnectionStrings:messaging</c> at port 5552, the stream
+    /// protocol's own. The user, password and virtual host are those of the connection string.
+    /// </summary>
+    public string? StreamEndpoints { get; set; }
 
     /// <summary>
     /// The connection string the broker is read from, <c>ConnectionStrings:{ConnectionName}</c>: the

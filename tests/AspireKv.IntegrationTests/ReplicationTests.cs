@@ -1,4 +1,5 @@
 using System.Text;
+using AspireKv.Streams;
 using AspireKv.Testing;
 using AspireKv.V1;
 using Grpc.Core;
@@ -107,7 +108,7 @@ public sealed class ReplicationTests(ClusterFixture cluster)
     }
 
     [Fact]
-    public async Task Garbage_published_straight_to_the_exchange_is_skipped_and_counted_by_every_node()
+    public async Task Garbage_published_straight_to_the_stream_over_AMQP_and_over_the_stream_protocol_is_skipped_and_counted_by_every_node()
     {
         await cluster.WaitForConvergenceAsync(Converge);
         var before = await SkippedCountsAsync();
@@ -116,7 +117,19 @@ public sealed class ReplicationTests(ClusterFixture cluster)
         await using (var connection = await factory.CreateConnectionAsync())
         await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true)))
         {
-            await channel.BasicPublishAsync(AspireKv.Client.LogNames.Exchange, string.Empty, true, new BasicProperties(), Encoding.UTF8.GetBytes("this is not a log entry \u00ff"));
+            await channel.BasicPublishAsync(string.Empty, AspireKv.Client.LogNames.Stream, true, new BasicProperties(), Encoding.UTF8.GetBytes("this is not a log entry \u00ff"));
+        }
+
+        // Not even an AMQP 1.0 message: the stream keeps the bytes as they come.
+        var credentials = new Uri(cluster.Broker.ConnectionString).UserInfo.Split(':');
+        await using (var stream = await StreamConnection.ConnectAsync(
+            StreamConnectionOptions.Parse($"127.0.0.1:{cluster.Broker.Layout.StreamPort}", credentials[0], Uri.UnescapeDataString(credentials[1])), CancellationToken.None))
+        {
+            var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            stream.Confirmed = (_, _) => confirmed.TrySetResult();
+            await stream.DeclarePublisherAsync(7, null, AspireKv.Client.LogNames.Stream, CancellationToken.None);
+            stream.Publish(7, 1, [0xff, 0x00, 0x13, 0x37]);
+            await confirmed.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         await cluster.Client("node2").PutAsync($"after-garbage/{Guid.NewGuid():N}", "still writing");
@@ -125,7 +138,7 @@ public sealed class ReplicationTests(ClusterFixture cluster)
 
         foreach (var node in cluster.Nodes.Keys)
         {
-            Assert.Equal(before[node] + 1, after[node]);
+            Assert.Equal(before[node] + 2, after[node]);
         }
 
         var (same, report) = await cluster.CompareNodesAsync();

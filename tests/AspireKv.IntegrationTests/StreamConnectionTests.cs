@@ -94,6 +94,25 @@ public sealed class StreamConnectionTests(StreamConnectionTests.BrokerFixture fi
     }
 
     [Fact]
+    public async Task The_largest_message_a_frame_takes_is_confirmed_and_one_byte_more_is_refused_before_it_is_sent()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        const string stream = "frame-size-test";
+        await using var connection = await ConnectAsync(timeout.Token);
+        await connection.CreateStreamAsync(stream, new Dictionary<string, string>(), timeout.Token);
+        var confirmed = Confirms(connection);
+        await connection.DeclarePublisherAsync(1, null, stream, timeout.Token);
+
+        var tooLarge = Assert.Throws<ArgumentException>(() => connection.Publish(1, 1, new byte[connection.MaxMessageBytes + 1]));
+        Assert.Contains("does not fit in one frame", tooLarge.Message, StringComparison.Ordinal);
+        connection.Publish(1, 2, new byte[connection.MaxMessageBytes]);
+
+        await WaitForAsync(() => confirmed.Contains(2UL) || connection.Closed.IsCompleted, timeout.Token);
+        Assert.False(connection.Closed.IsCompleted, connection.Closed.IsCompleted ? await connection.Closed : string.Empty);
+        Assert.True(await connection.DeleteStreamAsync(stream, timeout.Token));
+    }
+
+    [Fact]
     public async Task Metadata_names_the_leader_by_its_advertised_loopback_address_and_a_missing_stream_by_its_code()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

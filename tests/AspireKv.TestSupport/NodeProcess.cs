@@ -9,6 +9,9 @@ public sealed record NodeSpec(string Name, int GrpcPort, int HttpPort, string Da
     /// <summary><c>amqp://user:pass@host:port</c> (a cluster's: several, comma-separated); null means the node runs on its in-memory log alone.</summary>
     public string? BrokerConnectionString { get; init; }
 
+    /// <summary>The brokers' stream ports (<c>host:port</c>, comma-separated) for the stream log; null leaves them to the node's default (port 5552 of each broker).</summary>
+    public string? BrokerStreamEndpoints { get; init; }
+
     /// <summary>The broker resource's name: the node gets <c>ConnectionStrings__{name}</c>, and is told to read that one.</summary>
     public string BrokerConnectionName { get; init; } = "messaging";
 
@@ -70,6 +73,7 @@ public sealed class NodeProcess : IAsyncDisposable
         {
             environment[$"ConnectionStrings__{Spec.BrokerConnectionName}"] = broker;
             environment["Replication__ConnectionName"] = Spec.BrokerConnectionName;
+            environment["Replication__StreamEndpoints"] = Spec.BrokerStreamEndpoints;
         }
         else
         {

@@ -38,4 +38,27 @@ public sealed class BrokerAddressesTests
         Assert.DoesNotContain("other", error.Message);
         Assert.DoesNotContain(":p@", error.Message);
     }
+
+    [Fact]
+    public void Stream_endpoints_default_to_each_brokers_host_at_5552_with_the_connection_strings_credentials_and_virtual_host()
+    {
+        var brokers = BrokerAddresses.Parse("amqp://kv%40user:p%3Ass@10.0.0.1:5672/prod,amqp://kv%40user:p%3Ass@10.0.0.2:5672/prod");
+
+        var streams = brokers.StreamEndpoints(null);
+
+        Assert.Equal(["10.0.0.1:5552", "10.0.0.2:5552"], streams.Select(s => s.Endpoint));
+        Assert.All(streams, s => Assert.Equal(("kv@user", "p:ss", "prod"), (s.User, s.Password, s.VirtualHost)));
+        Assert.Equal("/", Assert.Single(BrokerAddresses.Parse("amqp://u:p@h:1").StreamEndpoints(" ")).VirtualHost);
+    }
+
+    [Fact]
+    public void Configured_stream_endpoints_replace_the_default_and_a_bad_one_is_refused_in_words()
+    {
+        var brokers = BrokerAddresses.Parse("amqp://u:p@10.0.0.1:5672");
+
+        Assert.Equal(["127.0.0.1:20001", "127.0.0.1:20002"], brokers.StreamEndpoints("127.0.0.1:20001, 127.0.0.1:20002").Select(s => s.Endpoint));
+        var error = Assert.Throws<InvalidOperationException>(() => brokers.StreamEndpoints("127.0.0.1:notaport"));
+        Assert.Contains("Replication:StreamEndpoints", error.Message);
+        Assert.Contains("port must be a number", error.Message);
+    }
 }

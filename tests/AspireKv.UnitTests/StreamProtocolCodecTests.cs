@@ -161,4 +161,46 @@ public sealed class StreamProtocolCodecTests
         data.CopyTo(chunk, StreamChunk.HeaderSize);
         return chunk;
     }
+
+    [Fact]
+    public void An_entry_wrapped_as_an_AMQP_1_0_data_section_unwraps_to_the_same_bytes()
+    {
+        var body = Encoding.UTF8.GetBytes("a log entry");
+
+        var message = AmqpMessage.Wrap(body);
+
+        Assert.Equal(AmqpMessage.Overhead + body.Length, message.Length);
+        Assert.Equal([0x00, 0x53, 0x75, 0xb0], message[..4]);
+        Assert.True(AmqpMessage.TryUnwrap(message, out var unwrapped));
+        Assert.Equal(body, unwrapped.ToArray());
+    }
+
+    [Fact]
+    public void A_message_with_other_sections_and_several_data_sections_unwraps_to_its_data_joined()
+    {
+        // As RabbitMQ keeps an AMQP 0.9.1 publish: message annotations (map8), properties (list8),
+        // application properties (map32), then the body in data sections (vbin8 and vbin32).
+        byte[] message =
+        [
+            0x00, 0x53, 0x72, 0xc1, 0x03, 0x02, 0xa1, 0x00,
+            0x00, 0x53, 0x73, 0xc0, 0x02, 0x01, 0x40,
+            0x00, 0x53, 0x74, 0xd1, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x53, 0x75, 0xa0, 0x02, (byte)'a', (byte)'b',
+            0x00, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x75, 0xb0, 0x00, 0x00, 0x00, 0x01, (byte)'c',
+        ];
+
+        Assert.True(AmqpMessage.TryUnwrap(message, out var body));
+        Assert.Equal("abc", Encoding.UTF8.GetString(body.Span));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xff, 0x00, 0x13 })] // not a described section
+    [InlineData(new byte[] { 0x00, 0x53, 0x75, 0xb0, 0x00, 0x00, 0x00, 0x09, 0x01 })] // a length past the end
+    [InlineData(new byte[] { 0x00, 0x53, 0x73, 0x45 })] // no data section at all
+    [InlineData(new byte[] { 0x00, 0x53, 0x75, 0xa1, 0x01, 0x41 })] // data that is a string, not a binary
+    [InlineData(new byte[] { 0x00, 0x53, 0x77, 0x71, 0x00, 0x00, 0x00, 0x01 })] // an amqp-value of a type not read
+    public void A_message_that_is_not_AMQP_1_0_with_a_data_section_does_not_unwrap(byte[] message)
+    {
+        Assert.False(AmqpMessage.TryUnwrap(message, out _));
+    }
 }

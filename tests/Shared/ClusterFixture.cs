@@ -30,6 +30,12 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>What the nodes get as ConnectionStrings__messaging, less the proxies: the broker's URI, or every broker's.</summary>
     public string BrokerConnectionString => Brokers?.ConnectionString ?? Broker.ConnectionString;
 
+    /// <summary>Every broker's stream port, as the nodes get it, less the proxies.</summary>
+    public string BrokerStreamEndpoints => string.Join(',', (Brokers?.Brokers ?? [Broker]).Select(b => $"127.0.0.1:{b.Layout.StreamPort}"));
+
+    /// <summary>The log the nodes use (<c>Replication__Log</c>): <c>Stream</c>, the default, or <c>Amqp</c>; with one broker the proxies stand in front of its port.</summary>
+    protected virtual string Log => "Stream";
+
     public IReadOnlyDictionary<string, NodeProcess> Nodes { get; private set; } = new Dictionary<string, NodeProcess>();
 
     /// <summary>The proxy between <paramref name="node"/> and the broker.</summary>
@@ -77,17 +83,18 @@ public class ClusterFixture : IAsyncLifetime
         var assembly = ResourceProjects.GetPath(ResourceProjects.Node, typeof(ClusterFixture).Assembly);
         foreach (var name in names)
         {
-            _proxies[name] = new TcpProxy($"{name}-broker", Broker.AmqpPort);
+            _proxies[name] = new TcpProxy($"{name}-broker", Log == "Amqp" ? Broker.AmqpPort : Broker.Layout.StreamPort);
         }
 
         Nodes = names.ToDictionary(n => n, n => new NodeProcess(
             new NodeSpec(n, ports[n].Grpc, ports[n].Http, _root.Combine(n))
             {
-                BrokerConnectionString = Brokers is null
+                BrokerConnectionString = Brokers is null && Log == "Amqp"
                     ? Broker.ConnectionString.Replace($":{Broker.AmqpPort}", $":{_proxies[n].Port}", StringComparison.Ordinal)
                     : BrokerConnectionString,
+                BrokerStreamEndpoints = Brokers is null ? $"127.0.0.1:{_proxies[n].Port}" : BrokerStreamEndpoints,
                 Peers = peers,
-                Environment = NodeEnvironment,
+                Environment = WithLog(NodeEnvironment),
             },
             assembly,
             _log.Add));
@@ -113,12 +120,28 @@ public class ClusterFixture : IAsyncLifetime
             new NodeSpec(name, grpc, http, _root.Combine(name))
             {
                 BrokerConnectionString = BrokerConnectionString,
+                BrokerStreamEndpoints = BrokerStreamEndpoints,
                 Peers = peers,
-                Environment = environment is null ? NodeEnvironment : NodeEnvironment.Concat(environment).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+                Environment = WithLog(environment is null ? NodeEnvironment : NodeEnvironment.Concat(environment).GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value)),
             },
             ResourceProjects.GetPath(ResourceProjects.Node, typeof(ClusterFixture).Assembly),
             _log.Add);
     }
+
+    /// <summary>Raises the broker's memory alarm (a watermark of 1 byte, always exceeded) or clears it.</summary>
+    public async Task SetMemoryAlarmAsync(bool raised)
+    {
+        var (exitCode, output) = await Broker.RunCtlAsync(TimeSpan.FromMinutes(1), raised
+            ? ["set_vm_memory_high_watermark", "absolute", "1"]
+            : ["set_vm_memory_high_watermark", "0.4"]);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl set_vm_memory_high_watermark failed:\n{output}");
+        }
+    }
+
+    private IReadOnlyDictionary<string, string?> WithLog(IReadOnlyDictionary<string, string?> environment) =>
+        environment.ContainsKey("Replication__Log") ? environment : new Dictionary<string, string?>(environment) { ["Replication__Log"] = Log };
 
     public async Task DisposeAsync()
     {

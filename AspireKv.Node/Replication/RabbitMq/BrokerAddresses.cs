@@ -1,3 +1,4 @@
+using AspireKv.Streams;
 using RabbitMQ.Client;
 
 namespace AspireKv.Node.Replication.RabbitMq;
@@ -61,6 +62,34 @@ public sealed class BrokerAddresses
             u.IsDefaultPort ? AmqpTcpEndpoint.UseDefaultPort : u.Port,
             new SslOption(u.Host, enabled: u.Scheme == "amqps"))).ToList();
         return new BrokerAddresses(first, endpoints);
+    }
+
+    /// <summary>
+    /// Every broker's stream port, with the user, password and virtual host of <see cref="First"/>:
+    /// <paramref name="configured"/> (<c>Replication:StreamEndpoints</c>, <c>host:port</c> separated
+    /// by commas) when given, otherwise each broker's host at the stream protocol's port, 5552.
+    /// </summary>
+    public IReadOnlyList<StreamConnectionOptions> StreamEndpoints(string? configured)
+    {
+        var parts = string.IsNullOrWhiteSpace(configured)
+            ? Endpoints.Select(e => $"{e.HostName}:5552").ToArray()
+            : configured.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var credentials = First.UserInfo.Split(':', 2);
+        var user = credentials[0].Length > 0 ? Uri.UnescapeDataString(credentials[0]) : "guest";
+        var password = credentials.Length > 1 ? Uri.UnescapeDataString(credentials[1]) : "guest";
+        var path = First.AbsolutePath.TrimStart('/');
+        var virtualHost = path.Length == 0 ? "/" : Uri.UnescapeDataString(path);
+        return parts.Select(part =>
+        {
+            try
+            {
+                return StreamConnectionOptions.Parse(part, user, password) with { VirtualHost = virtualHost };
+            }
+            catch (FormatException ex)
+            {
+                throw new InvalidOperationException($"Replication:StreamEndpoints '{configured}' is not a list of host:port, separated by commas: {ex.Message}.", ex);
+            }
+        }).ToList();
     }
 
     /// <summary>The connection string with passwords replaced by <c>***</c>, for messages.</summary>

@@ -13,7 +13,7 @@ public sealed partial class RabbitMqReplicationLog
     {
         while (true)
         {
-            var session = await WaitForAnySessionAsync(cancellationToken).ConfigureAwait(false);
+            var session = await _sessions.WaitAsync(s => s.Connection.IsOpen, cancellationToken).ConfigureAwait(false);
             try
             {
                 return await Subscription.StartAsync(session.Connection, _options, offset, _logger, cancellationToken).ConfigureAwait(false);

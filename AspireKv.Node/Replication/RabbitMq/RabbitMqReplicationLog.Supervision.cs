@@ -34,7 +34,7 @@ public sealed partial class RabbitMqReplicationLog
                     return Task.CompletedTask;
                 };
 
-                var session = new Session(connection, publisher, Interlocked.Increment(ref _sessions), ended);
+                var session = new Session(connection, publisher, _sessions.Count + 1, ended);
                 connection.ConnectionBlockedAsync += (_, args) =>
                 {
                     session.BlockedReason = args.Reason;
@@ -55,11 +55,11 @@ public sealed partial class RabbitMqReplicationLog
 
                 everConnected = true;
                 delay = _options.ReconnectDelay;
-                SetSession(session, string.Empty);
+                _sessions.Set(session, string.Empty, session.Number);
                 _logger.LogInformation("Connected to RabbitMQ at {Endpoint}; the log is stream '{Stream}'.", Endpoint, _options.Stream);
 
                 var reason = await ended.Task.WaitAsync(stopping).ConfigureAwait(false);
-                SetSession(null, $"the connection to RabbitMQ at {Endpoint} was lost ({reason}); reconnecting");
+                _sessions.Set(null, $"the connection to RabbitMQ at {Endpoint} was lost ({reason}); reconnecting");
                 _logger.LogWarning("Lost the connection to RabbitMQ at {Endpoint}: {Reason}. Reconnecting{Where}.", Endpoint, reason, BrokerCount > 1 ? ", to the next broker first" : string.Empty);
                 _nextBroker = (_nextBroker + 1) % BrokerCount;
             }
@@ -70,7 +70,7 @@ public sealed partial class RabbitMqReplicationLog
             catch (Exception ex)
             {
                 var cause = Cause(ex);
-                SetSession(null, $"RabbitMQ at {Endpoint} is unreachable ({cause}); retrying");
+                _sessions.Set(null, $"RabbitMQ at {Endpoint} is unreachable ({cause}); retrying");
                 _logger.LogWarning("Cannot use RabbitMQ at {Endpoint}: {Cause}. Retrying in {Delay} ms.", Endpoint, cause, delay.TotalMilliseconds);
                 _nextBroker = (_nextBroker + 1) % BrokerCount;
             }
@@ -82,19 +82,15 @@ public sealed partial class RabbitMqReplicationLog
                 }
             }
 
-            try
-            {
-                await Task.Delay(delay, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            if (await LogSessions<Session>.BackOffAsync(delay, _options, stopping).ConfigureAwait(false) is not { } next)
             {
                 break;
             }
 
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+            delay = next;
         }
 
-        SetSession(null, "the node is shutting down");
+        _sessions.Set(null, "the node is shutting down");
     }
 
     /// <summary>
@@ -121,39 +117,6 @@ public sealed partial class RabbitMqReplicationLog
         }
     }
 
-    private async Task<Session> WaitForAnySessionAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            Task changed;
-            lock (_sessionGate)
-            {
-                if (_session is { Connection.IsOpen: true } session)
-                {
-                    return session;
-                }
-
-                changed = _sessionChanged.Task;
-            }
-
-            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private void SetSession(Session? session, string detail)
-    {
-        TaskCompletionSource changed;
-        lock (_sessionGate)
-        {
-            _session = session;
-            _detail = detail;
-            changed = _sessionChanged;
-            _sessionChanged = NewSignal();
-        }
-
-        changed.TrySetResult();
-    }
-
     /// <summary>Why a connection or channel ended, in words: who closed it, and the real cause (a missed heartbeat is not a clean close).</summary>
     private string Describe(ShutdownEventArgs args)
     {
@@ -172,7 +135,7 @@ public sealed partial class RabbitMqReplicationLog
         return $"{who} ({args.ReplyCode} {args.ReplyText}){cause}";
     }
 
-    private static string Cause(Exception ex)
+    internal static string Cause(Exception ex)
     {
         var messages = new List<string>();
         for (var e = ex; e is not null && messages.Count < 3; e = e.InnerException)
@@ -207,7 +170,7 @@ public sealed partial class RabbitMqReplicationLog
     /// The broker a node tries first: from its id, the same on every start. Ids that differ only in
     /// their last character (node1, node2, node3) get consecutive brokers.
     /// </summary>
-    private static int StartingBroker(string nodeId, int brokers)
+    internal static int StartingBroker(string nodeId, int brokers)
     {
         var hash = 0u;
         foreach (var c in nodeId)
@@ -217,6 +180,4 @@ public sealed partial class RabbitMqReplicationLog
 
         return (int)(hash % (uint)brokers);
     }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -28,11 +28,7 @@ public sealed partial class RabbitMqReplicationLog : IReplicationLog
     private readonly string _nodeId;
     private readonly ILogger<RabbitMqReplicationLog> _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Lock _sessionGate = new();
-    private Session? _session;
-    private long _sessions;
-    private string _detail;
-    private TaskCompletionSource _sessionChanged = NewSignal();
+    private readonly LogSessions<Session> _sessions;
     private Task _supervisor = Task.CompletedTask;
     private long _reconnects;
     private int _nextBroker;
@@ -56,7 +52,7 @@ public sealed partial class RabbitMqReplicationLog : IReplicationLog
         _factory = factory;
         _nextBroker = StartingBroker(nodeId, _brokers.Endpoints.Count);
         _endpoint = Describe(_brokers.Endpoints[_nextBroker]);
-        _detail = $"connecting to RabbitMQ at {Endpoint}";
+        _sessions = new($"connecting to RabbitMQ at {Endpoint}");
     }
 
     /// <summary>
@@ -88,16 +84,7 @@ public sealed partial class RabbitMqReplicationLog : IReplicationLog
     {
         get
         {
-            Session? session;
-            string detail;
-            long sessions;
-            lock (_sessionGate)
-            {
-                session = _session;
-                detail = _detail;
-                sessions = _sessions;
-            }
-
+            var (session, detail, sessions) = _sessions.Current;
             if (session is null)
             {
                 return new LogAvailability(false, detail, sessions);
@@ -127,17 +114,10 @@ public sealed partial class RabbitMqReplicationLog : IReplicationLog
 
     public async Task AppendAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken)
     {
-        Session? session;
-        string detail;
-        lock (_sessionGate)
-        {
-            session = _session;
-            detail = _detail;
-        }
-
+        var (session, detail, sessions) = _sessions.Current;
         if (session is null)
         {
-            throw new LogUnavailableException(detail, Interlocked.Read(ref _sessions));
+            throw new LogUnavailableException(detail, sessions);
         }
 
         if (session.BlockedReason is { } blocked)
@@ -179,24 +159,8 @@ public sealed partial class RabbitMqReplicationLog : IReplicationLog
         }
     }
 
-    public async Task WaitForSessionAsync(long afterSession, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            Task changed;
-            lock (_sessionGate)
-            {
-                if (_session is { } session && session.Number > afterSession)
-                {
-                    return;
-                }
-
-                changed = _sessionChanged.Task;
-            }
-
-            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public Task WaitForSessionAsync(long afterSession, CancellationToken cancellationToken) =>
+        _sessions.WaitAsync(s => s.Number > afterSession, cancellationToken);
 
     public async IAsyncEnumerable<LogRecord> ReadAsync(long resumeAfter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

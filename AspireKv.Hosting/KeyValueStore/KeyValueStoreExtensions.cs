@@ -49,12 +49,13 @@ public static class KeyValueStoreExtensions
         return Declare(store, store.Resource.Replicas, spares);
     }
 
-    /// <summary>Replicates through <paramref name="broker"/>: every node gets its connection string, and its management API for the Replication page.</summary>
+    /// <summary>Replicates through <paramref name="broker"/>: every node gets its connection string, its stream ports (for an existing broker, the AppHost's Replication:StreamEndpoints) and its management API.</summary>
     public static IResourceBuilder<KeyValueStoreResource> WithReference(this IResourceBuilder<KeyValueStoreResource> store, IResourceBuilder<IResourceWithConnectionString> broker) =>
         ForEachNode(store, node =>
         {
+            var streams = string.Join(',', BrokerEndpoints(broker.Resource).Select(b => b.Stream));
             node.WithReference(broker).WithEnvironment("Replication__ConnectionName", broker.Resource.Name)
-                .WithEnvironment("Replication__StreamEndpoints", string.Join(',', BrokerEndpoints(broker.Resource).Select(b => b.Stream)));
+                .WithEnvironment("Replication__StreamEndpoints", streams.Length > 0 ? streams : store.ApplicationBuilder.Configuration["Replication:StreamEndpoints"] ?? string.Empty);
             foreach (var (name, management, _) in BrokerEndpoints(broker.Resource))
             {
                 node.WithEnvironment($"services__{name}__management__0", management);

@@ -3,6 +3,7 @@ using AspireKv.Client;
 using AspireKv.Hosting;
 using AspireKv.Testing;
 using AspireKv.V1;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AspireKv.EndToEndTests;
 
@@ -27,6 +28,7 @@ public sealed class AspireContractTests(TopologyFixture fixture)
         var environment = new Dictionary<string, string?>
         {
             ["ConnectionStrings__messaging"] = $"amqp://guest:{broker.UserInfo.Split(':')[1]}@localhost:{broker.Port}",
+            ["Replication__StreamEndpoints"] = $"localhost:{StreamPort(app)}",
             ["OTEL_SERVICE_NAME"] = "node4",
             ["OTEL_RESOURCE_ATTRIBUTES"] = "service.instance.id=node4-contract",
             ["OTEL_DOTNET_EXPERIMENTAL_OTLP_EMIT_EXCEPTION_LOG_ATTRIBUTES"] = "true",
@@ -71,4 +73,9 @@ public sealed class AspireContractTests(TopologyFixture fixture)
         await node.StopAsync(TimeSpan.FromSeconds(10));
         Assert.True(File.Exists(Path.Combine(home.Path, "aspirekv", "node4", "snapshot.akv")), "node4 wrote no snapshot to its default data folder");
     }
+
+    /// <summary>The stream port of the AppHost's broker, which the AppHost hands its nodes in Replication__StreamEndpoints.</summary>
+    private static int StreamPort(AspireKvApp app) =>
+        app.Application.Services.GetRequiredService<DistributedApplicationModel>().Resources
+            .OfType<RabbitMQServerProcessResource>().Single().Layout.StreamPort;
 }

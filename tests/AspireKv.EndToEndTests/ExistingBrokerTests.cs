@@ -11,7 +11,7 @@ public sealed class ExistingBrokerTests
         await using var broker = new RabbitMqServer("existing", folder.Combine("broker"));
         await broker.StartAsync(TimeSpan.FromSeconds(120));
 
-        await using (var app = await AspireKvApp.StartAsync(["--Replicas=2", "--Spares=0", $"--ConnectionStrings:messaging={broker.ConnectionString}"]))
+        await using (var app = await AspireKvApp.StartAsync(["--Replicas=2", "--Spares=0", $"--ConnectionStrings:messaging={broker.ConnectionString}", $"--Replication:StreamEndpoints=127.0.0.1:{broker.Layout.StreamPort}"]))
         {
             Assert.Equal(["kv", "messaging", "node1", "node2"], app.Resources.Where(r => !r.Name.EndsWith("-rebuilder", StringComparison.Ordinal)).Select(r => r.Name).Order());
             Assert.Equal("ConnectionStringParameterResource", app.GetResource("messaging").GetType().Name);

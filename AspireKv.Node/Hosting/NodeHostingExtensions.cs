@@ -121,7 +121,7 @@ public static class NodeHostingExtensions
             "amqp" or "rabbitmq" => "Amqp",
             "inmemory" => "InMemory",
             _ => throw new InvalidOperationException(
-                $"Replication:Log '{replication.Log}' is not a log this node has: use Stream (RabbitMQ's stream protocol, the default), Amqp (AMQP 0.9.1, for a broker without the rabbitmq_stream plugin) or InMemory (one node on its own, keeping nothing)."),
+                $"Replication:Log '{replication.Log}' is not a log this node has: use Amqp (AMQP 0.9.1, the default), Stream (RabbitMQ's stream protocol, which needs the rabbitmq_stream plugin) or InMemory (one node on its own, keeping nothing)."),
         };
         var inMemory = log == "InMemory";
         var connectionName = replication.ConnectionName;

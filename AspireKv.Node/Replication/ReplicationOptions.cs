@@ -8,12 +8,13 @@ public sealed class ReplicationOptions
     public const string SectionName = "Replication";
 
     /// <summary>
-    /// <c>Stream</c> (the default: RabbitMQ's stream protocol, on the brokers' stream ports), <c>Amqp</c>
-    /// (AMQP 0.9.1 through an exchange, for a broker without the <c>rabbitmq_stream</c> plugin, such
-    /// as Aspire's RabbitMQ container), or <c>InMemory</c> (one node on its own, nothing kept).
-    /// Both RabbitMQ logs read the same stream, so nodes may move from one to the other.
+    /// <c>Amqp</c> (the default: AMQP 0.9.1 through the exchange), <c>Stream</c> (RabbitMQ's stream
+    /// protocol, on the brokers' stream ports: its confirms are faster, but on RabbitMQ 3.10 a
+    /// published entry reaches the nodes later, and a write waits for that; docs/benchmarks.md has
+    /// the measurements), or <c>InMemory</c> (one node on its own, nothing kept). Both RabbitMQ
+    /// logs read the same stream, so nodes may move from one to the other.
     /// </summary>
-    public string Log { get; set; } = "Stream";
+    public string Log { get; set; } = "Amqp";
 
     /// <summary>
     /// The brokers' stream ports for the <c>Stream</c> log, <c>host:port</c> separated by commas.

@@ -33,7 +33,7 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Every broker's stream port, as the nodes get it, less the proxies.</summary>
     public string BrokerStreamEndpoints => string.Join(',', (Brokers?.Brokers ?? [Broker]).Select(b => $"127.0.0.1:{b.Layout.StreamPort}"));
 
-    /// <summary>The log the nodes use (<c>Replication__Log</c>): <c>Stream</c>, the default, or <c>Amqp</c>; with one broker the proxies stand in front of its port.</summary>
+    /// <summary>The log the nodes use (<c>Replication__Log</c>): <c>Stream</c> here (the suites that break the topology run it), or <c>Amqp</c>, the nodes' default (AmqpLogTests and the end-to-end suite); with one broker the proxies stand in front of its port.</summary>
     protected virtual string Log => "Stream";
 
     public IReadOnlyDictionary<string, NodeProcess> Nodes { get; private set; } = new Dictionary<string, NodeProcess>();

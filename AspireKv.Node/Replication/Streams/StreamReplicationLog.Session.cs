@@ -85,7 +85,8 @@ public sealed partial class StreamReplicationLog
                     throw new LogUnavailableException($"the connection to RabbitMQ at {Connection.Endpoint} was lost", Number);
                 }
 
-                if (publish.Id == 0)
+                var resend = publish.Id != 0;
+                if (!resend)
                 {
                     publish.Id = nextId();
                 }
@@ -98,7 +99,13 @@ public sealed partial class StreamReplicationLog
                 }
                 catch (IOException ex)
                 {
-                    _unconfirmed.Remove(publish.Id);
+                    // A new entry goes back to its writer, which tries again; a resend stays, and
+                    // the session's end hands it to the next one.
+                    if (!resend)
+                    {
+                        _unconfirmed.Remove(publish.Id);
+                    }
+
                     throw new LogUnavailableException(ex.Message, Number, ex);
                 }
             }

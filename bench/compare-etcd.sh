@@ -9,6 +9,7 @@
 #
 #   bench/compare-etcd.sh [seconds per workload, default 10]
 #   Brokers=3 bench/compare-etcd.sh 10     # AspireKv on a three-broker RabbitMQ cluster
+#   Replication__Log=Stream bench/compare-etcd.sh 10   # the nodes on the stream-protocol log
 #   WARMUP=60 bench/compare-etcd.sh 10     # warm each system for 60 s first (default 20)
 #
 # Prints one table: each workload's throughput and latency on etcd (disk, tmpfs), on AspireKv's

@@ -13,7 +13,14 @@ work="$(mktemp -d "/tmp/$1.XXXXXX")"
 apphost=""
 pids=()
 cleanup() {
+  # The nodes write a last snapshot as they stop, which can outlast the AppHost: wait for them
+  # too, or they create their folders again after the folder is removed.
+  local nodes=() pid
+  if [ -n "$apphost" ] && [ -f "${ASPIREKV_ENDPOINTS:-}" ]; then
+    for node in node1 node2 node3; do pid=$(node_pid "$node" 2>/dev/null) && [ -n "$pid" ] && nodes+=("$pid"); done
+  fi
   [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
+  for pid in "${nodes[@]}"; do for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done; done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"

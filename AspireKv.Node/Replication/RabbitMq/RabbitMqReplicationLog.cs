@@ -87,7 +87,7 @@ public sealed partial class RabbitMqReplicationLog : IReplicationLog
             var (session, detail, sessions) = _sessions.Current;
             if (session is null)
             {
-                return new LogAvailability(false, detail, sessions);
+                return new LogAvailability(false, detail, sessions) { HasSession = false };
             }
 
             if (session.BlockedReason is { } blocked)

@@ -106,8 +106,33 @@ public sealed class DashboardBrowserTests
 
     private static ILocator State(IPage page, string resource) => Row(page, resource).Locator("td[col-index='2']");
 
-    /// <summary>Runs one of the node's commands from its Actions menu, found by its description (which names the signal).</summary>
+    /// <summary>
+    /// Runs one of the node's commands from its Actions menu, found by its description (which names the signal).
+    /// A confirmed command only acts on "Yes", so when its dialog does not show (the page re-rendered the
+    /// row under the click, as CI saw once) the menu is opened and the command chosen again.
+    /// </summary>
     private static async Task RunCommandAsync(IPage page, string resource, string described, bool confirm = false)
+    {
+        var yes = page.Locator("fluent-dialog fluent-button:visible, [role='dialog'] fluent-button:visible", new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^\s*Yes\s*$") });
+        for (var attempt = 1; ; attempt++)
+        {
+            await ChooseCommandAsync(page, resource, described);
+            if (!confirm)
+            {
+                return;
+            }
+
+            if (await yes.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 10_000 }).ContinueWith(t => t.IsCompletedSuccessfully) || attempt == 5)
+            {
+                await yes.ClickAsync();
+                return;
+            }
+
+            await page.Keyboard.PressAsync("Escape");
+        }
+    }
+
+    private static async Task ChooseCommandAsync(IPage page, string resource, string described)
     {
         // The page renders on the client: a click before it is wired up opens nothing, so open the menu until it shows.
         var commands = page.Locator("[role='menuitem'][title='Commands']:visible");
@@ -119,9 +144,5 @@ public sealed class DashboardBrowserTests
 
         await commands.HoverAsync();
         await page.Locator($"[role='menuitem'][title*='{described}']:visible").ClickAsync();
-        if (confirm)
-        {
-            await page.Locator("fluent-dialog fluent-button:visible, [role='dialog'] fluent-button:visible", new() { HasTextRegex = new System.Text.RegularExpressions.Regex(@"^\s*Yes\s*$") }).ClickAsync();
-        }
     }
 }

@@ -3,6 +3,7 @@
 #   . bench/apphost.sh <temp-folder-prefix>
 #   build_release                        # sets cli (the aspirekv command)
 #   start_apphost [VAR=value ...]        # nodes inherit the AppHost's environment
+#   stop_apphost                         # stops it (and waits for its nodes), to start another
 #   endpoint node2 grpc                  # an address from the AppHost's endpoints file
 #   node_pid node2                       # the process of a node
 #
@@ -12,7 +13,7 @@
 work="$(mktemp -d "/tmp/$1.XXXXXX")"
 apphost=""
 pids=()
-cleanup() {
+stop_apphost() {
   # The nodes write a last snapshot as they stop, which can outlast the AppHost: wait for them
   # too, or they create their folders again after the folder is removed.
   local nodes=() pid
@@ -21,6 +22,10 @@ cleanup() {
   fi
   [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
   for pid in "${nodes[@]}"; do for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done; done
+  apphost=""
+}
+cleanup() {
+  stop_apphost
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"

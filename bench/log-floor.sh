@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The broker's floor for the replication log (bench/LogFloor): one publisher and one consumer of
 # one fresh stream, with 1 and then 64 messages waiting for a confirm, over AMQP 0.9.1 (as the log
-# publishes today) and over RabbitMQ's stream protocol. Prints, per run: messages confirmed a
+# publishes today), over RabbitMQ's stream protocol, and "hybrid" (published over the stream protocol,
+# consumed over AMQP 0.9.1; both as AMQP 1.0 messages, as the node's logs write them). Prints, per run: messages confirmed a
 # second, publish -> confirm and publish -> delivery p50/p99, and the broker's CPU per message
 # (every broker of the cluster, from /proc). The brokers are the AppHost's own (one node, idle).
 #
@@ -30,7 +31,7 @@ echo "log-floor: $brokers broker(s), pids $broker_pids; AMQP ${amqp##*@}, stream
 
 floor=(dotnet "$PWD/bench/LogFloor/bin/Release/net10.0/LogFloor.dll")
 for in_flight in 1 64; do
-  for protocol in amqp stream; do
+  for protocol in amqp stream hybrid; do
     "${floor[@]}" --protocol "$protocol" --amqp "$amqp" --stream "$stream" --user "$user" --password "$password" \
       --in-flight "$in_flight" --seconds "$seconds" --warmup 3 --replicas "$brokers" --broker-pids "$broker_pids" 2>/dev/null
   done

@@ -21,6 +21,9 @@ public interface IReplicationLog : IAsyncDisposable
     /// <summary>Whether the log can be written now, why not, and which session of it is current.</summary>
     LogAvailability Availability { get; }
 
+    /// <summary>The number of the current session (of the newest one while there is none): <see cref="Availability"/>'s, without its checks.</summary>
+    long CurrentSession => Availability.Session;
+
     /// <summary>Opens the log (connects, declares what it needs) in the background.</summary>
     Task StartAsync(CancellationToken cancellationToken);
 

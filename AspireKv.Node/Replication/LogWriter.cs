@@ -312,7 +312,7 @@ public sealed class LogWriter
 
                 try
                 {
-                    pending.Session = _log.Availability.Session;
+                    pending.Session = _log.CurrentSession;
                     pending.PublishedAt = _time.GetTimestamp();
                     await _log.AppendAsync(Encode(entry), token.Token).ConfigureAwait(false);
                     return;

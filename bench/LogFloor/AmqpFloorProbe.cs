@@ -34,20 +34,27 @@ internal sealed class AmqpFloorProbe(FloorOptions options) : IFloorProbe
         await _publisher.QueueDeclareAsync(_stream, durable: true, exclusive: false, autoDelete: false, arguments);
         await _publisher.QueueBindAsync(_stream, _stream, string.Empty);
 
-        _consumer = await _consuming.CreateChannelAsync();
-        await _consumer.BasicQosAsync(0, 2000, false);
-        var consumer = new AsyncEventingBasicConsumer(_consumer);
+        _consumer = await ConsumeAsync(_consuming, _stream, body => Delivered?.Invoke(body));
+    }
+
+    /// <summary>A consumer of <paramref name="stream"/> at <c>next</c>, with prefetch and an ack every 50 deliveries.</summary>
+    public static async Task<IChannel> ConsumeAsync(IConnection connection, string stream, Action<ReadOnlySpan<byte>> delivered)
+    {
+        var channel = await connection.CreateChannelAsync();
+        await channel.BasicQosAsync(0, 2000, false);
+        var consumer = new AsyncEventingBasicConsumer(channel);
         var received = 0;
         consumer.ReceivedAsync += async (_, delivery) =>
         {
-            Delivered?.Invoke(delivery.Body.Span);
+            delivered(delivery.Body.Span);
             if (++received % 50 == 0)
             {
-                await _consumer.BasicAckAsync(delivery.DeliveryTag, multiple: true);
+                await channel.BasicAckAsync(delivery.DeliveryTag, multiple: true);
             }
         };
-        await _consumer.BasicConsumeAsync(_stream, autoAck: false, consumerTag: string.Empty, noLocal: false, exclusive: false,
+        await channel.BasicConsumeAsync(stream, autoAck: false, consumerTag: string.Empty, noLocal: false, exclusive: false,
             arguments: new Dictionary<string, object?> { ["x-stream-offset"] = "next" }, consumer);
+        return channel;
     }
 
     public async Task RunAsync(int inFlight, byte[] body, CancellationToken stop)

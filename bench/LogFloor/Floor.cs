@@ -31,7 +31,7 @@ internal sealed class FloorStats
 internal sealed record FloorOptions(string Protocol, string Amqp, string Stream, string User, string Password, int InFlight, int Seconds, int Warmup, int Size, int Replicas, IReadOnlyList<int> BrokerPids)
 {
     public const string Usage =
-        "usage: LogFloor --protocol amqp|stream [--amqp amqp://user:pass@host:port] [--stream host:port] [--user U --password P]\n" +
+        "usage: LogFloor --protocol amqp|stream|hybrid [--amqp amqp://user:pass@host:port] [--stream host:port] [--user U --password P]\n" +
         "                [--in-flight N] [--seconds S] [--warmup S] [--size BYTES] [--replicas N] [--broker-pids p1,p2,...]";
 
     public static FloorOptions? Parse(string[] args)
@@ -55,7 +55,7 @@ internal sealed record FloorOptions(string Protocol, string Amqp, string Stream,
         string Text(string key, string fallback) => values.GetValueOrDefault(key, fallback);
         int Number(string key, int fallback) => values.TryGetValue(key, out var v) ? int.Parse(v) : fallback;
         var protocol = Text("protocol", "stream");
-        if (protocol is not ("amqp" or "stream"))
+        if (protocol is not ("amqp" or "stream" or "hybrid"))
         {
             return null;
         }

@@ -12,7 +12,7 @@ if (options is null)
     return 2;
 }
 
-IFloorProbe probe = options.Protocol == "stream" ? new StreamFloorProbe(options) : new AmqpFloorProbe(options);
+IFloorProbe probe = options.Protocol is "stream" or "hybrid" ? new StreamFloorProbe(options) : new AmqpFloorProbe(options);
 await using (probe)
 {
     await probe.StartAsync();

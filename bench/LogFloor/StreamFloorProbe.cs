@@ -1,16 +1,22 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using AspireKv.Streams;
+using RabbitMQ.Client;
 
 namespace AspireKv.Bench.LogFloor;
 
-/// <summary>The stream protocol: a publisher on the stream's leader (with a name, so the broker deduplicates), a consumer on a replica where there is one.</summary>
+/// <summary>
+/// The stream protocol: a publisher on the stream's leader (with a name, so the broker deduplicates),
+/// a consumer on a replica where there is one; with <c>--protocol hybrid</c> the consumer reads the
+/// stream over AMQP 0.9.1 instead (its AMQP port on the same broker).
+/// </summary>
 internal sealed class StreamFloorProbe(FloorOptions options) : IFloorProbe
 {
     private readonly string _stream = $"logfloor-{Environment.ProcessId}-{DateTime.UtcNow.Ticks}";
     private readonly long[] _started = new long[65536];
     private StreamConnection? _publisher;
     private StreamConnection? _consumer;
+    private IConnection? _amqp;
     private SemaphoreSlim? _window;
 
     public Action<long>? Confirmed { get; set; }
@@ -35,17 +41,30 @@ internal sealed class StreamFloorProbe(FloorOptions options) : IFloorProbe
             Console.Error.WriteLine($"stream {_stream}: leader {metadata.Leader}, replicas {string.Join(' ', metadata.Replicas)}; publishing to {_publisher.Endpoint}, consuming from {_consumer.Endpoint}");
         }
 
-        var consumer = _consumer;
-        consumer.ChunkDelivered = (subscription, chunk) =>
+        if (options.Protocol == "hybrid")
         {
-            foreach (var record in chunk.Records)
+            var factory = new ConnectionFactory { Uri = new Uri(options.Amqp.Split(',')[0]), ClientProvidedName = "logfloor" };
+            _amqp = await factory.CreateConnectionAsync();
+            await AmqpFloorProbe.ConsumeAsync(_amqp, _stream, body => Delivered?.Invoke(body));
+        }
+        else
+        {
+            var consumer = _consumer;
+            consumer.ChunkDelivered = (subscription, chunk) =>
             {
-                Delivered?.Invoke(record.Span);
-            }
+                foreach (var record in chunk.Records)
+                {
+                    if (AmqpMessage.TryUnwrap(record, out var payload))
+                    {
+                        Delivered?.Invoke(payload.Span);
+                    }
+                }
 
-            consumer.Credit(subscription, 1);
-        };
-        await consumer.SubscribeAsync(1, _stream, StreamOffset.Next, 10, CancellationToken.None);
+                consumer.Credit(subscription, 1);
+            };
+            await consumer.SubscribeAsync(1, _stream, StreamOffset.Next, 10, CancellationToken.None);
+        }
+
         await _publisher.DeclarePublisherAsync(1, "logfloor", _stream, CancellationToken.None);
     }
 
@@ -71,7 +90,7 @@ internal sealed class StreamFloorProbe(FloorOptions options) : IFloorProbe
                 var now = Stopwatch.GetTimestamp();
                 _started[id % (ulong)_started.Length] = now;
                 BinaryPrimitives.WriteInt64LittleEndian(body, now);
-                publisher.Publish(1, id, body);
+                publisher.Publish(1, id, AmqpMessage.Wrap(body)); // as the node's log does, so AMQP consumers read it too
             }
         }
         catch (OperationCanceledException)
@@ -84,6 +103,12 @@ internal sealed class StreamFloorProbe(FloorOptions options) : IFloorProbe
 
     public async ValueTask DisposeAsync()
     {
+        if (_amqp is not null)
+        {
+            await _amqp.CloseAsync();
+            _amqp.Dispose();
+        }
+
         if (_consumer is not null)
         {
             await _consumer.DisposeAsync();

@@ -80,6 +80,8 @@ public sealed partial class RabbitMqReplicationLog : IReplicationLog
     /// <summary>How many times the connection was re-established after it was lost.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
+    public long CurrentSession => _sessions.Count;
+
     public LogAvailability Availability
     {
         get

@@ -76,6 +76,8 @@ public sealed partial class StreamReplicationLog : IReplicationLog
 
     public string Destination => _options.Stream;
 
+    public long CurrentSession => _sessions.Count;
+
     public LogAvailability Availability
     {
         get

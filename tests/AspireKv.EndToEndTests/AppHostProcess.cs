@@ -87,9 +87,24 @@ public sealed partial class AppHostProcess : IAsyncDisposable
     public IReadOnlyList<(int Pid, string CommandLine)> LeftBehind() =>
         [.. ProcessTable.Mentioning(Folder), .. ProcessTable.Mentioning($"--monitor {Pid} ")];
 
+    /// <summary>
+    /// Stops the AppHost if it still runs (SIGTERM, then SIGKILL), and returns once nothing it
+    /// started is left: DCP stops the broker and the nodes after the AppHost has exited, and a node
+    /// writes its last snapshot as it stops, which would make the folder again once the test has
+    /// removed it. What is still there after 30 s is killed, by its pid.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await Process.DisposeAsync();
+        for (var waited = TimeSpan.Zero; LeftBehind().Count > 0 && waited < TimeSpan.FromSeconds(30); waited += TimeSpan.FromMilliseconds(200))
+        {
+            await Task.Delay(200);
+        }
+
+        foreach (var (pid, _) in LeftBehind())
+        {
+            AspireKv.Hosting.Signals.Send(pid, AspireKv.Hosting.Signals.SigKill);
+        }
     }
 
     [GeneratedRegex(@"Login to the dashboard at (\S+/login\?t=\S+)")]

@@ -64,6 +64,22 @@ public sealed class AppHostProcessTests
     }
 
     [Fact]
+    public async Task AppHost_disposed_without_being_stopped_as_a_failing_test_leaves_it_outlives_nothing_it_started()
+    {
+        // A test that fails disposes its AppHost without StopAsync, and then removes its folder: a
+        // node still stopping then wrote its last snapshot into a folder made again (seen in CI).
+        using var folder = new TempDirectory("aspirekv-apphost-dispose");
+        var apphost = await AppHostProcess.StartAsync(folder.Path, "--no-dashboard");
+        using (var client = new KvClient(apphost.Endpoints.Resources["node1"].Endpoints["grpc"]))
+        {
+            await client.PutAsync("apphost/disposed", "a state to snapshot");
+        }
+
+        await apphost.DisposeAsync();
+        Assert.Empty(apphost.LeftBehind());
+    }
+
+    [Fact]
     public void The_command_line_becomes_settings_and_a_bad_one_says_what_is_wrong()
     {
         var options = AspireKvAppHost.Parse(["--replicas", "5", "--spares", "2", "--brokers", "3", "--state-dir", "/tmp/x", "--reset", "--no-broker-install", "--no-dashboard", "--Node:SnapshotInterval=00:00:05"]);

@@ -3,7 +3,7 @@
 #   . bench/apphost.sh <temp-folder-prefix>
 #   build_release                        # sets cli (the aspirekv command)
 #   start_apphost [VAR=value ...]        # nodes inherit the AppHost's environment
-#   stop_apphost                         # stops it (and waits for its nodes), to start another
+#   stop_apphost                         # stops it and waits for all it started, to start another
 #   endpoint node2 grpc                  # an address from the AppHost's endpoints file
 #   node_pid node2                       # the process of a node
 #
@@ -14,20 +14,36 @@ work="$(mktemp -d "/tmp/$1.XXXXXX")"
 apphost=""
 pids=()
 stop_apphost() {
-  # The nodes write a last snapshot as they stop, which can outlast the AppHost: wait for them
-  # too, or they create their folders again after the folder is removed.
-  local nodes=() pid
-  if [ -n "$apphost" ] && [ -f "${ASPIREKV_ENDPOINTS:-}" ]; then
-    for node in node1 node2 node3; do pid=$(node_pid "$node" 2>/dev/null) && [ -n "$pid" ] && nodes+=("$pid"); done
-  fi
   [ -n "$apphost" ] && kill -TERM "$apphost" 2>/dev/null && wait "$apphost" 2>/dev/null || true
-  for pid in "${nodes[@]}"; do for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done; done
   apphost=""
+  # DCP stops the broker, epmd and the nodes after the AppHost has exited (also when it stopped
+  # before it was ready), and a node writes a last snapshot as it stops, which would make its
+  # folder again after the removal: wait for everything that mentions the folder, then end what
+  # is left after 30 s, by its pid.
+  local left
+  for _ in $(seq 1 150); do
+    left=$(mentioning "$work")
+    [ -z "$left" ] && return
+    sleep 0.2
+  done
+  echo "$(basename "$0"): ending what the AppHost left: $left" >&2
+  kill -KILL $left 2>/dev/null || true
+}
+mentioning() { # live processes whose command line, environment or working folder mentions $1
+  local dir pid
+  for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    case "$pid" in "$$" | "$BASHPID" | "$PPID") continue ;; esac
+    if grep -qsF -- "$1" "$dir/cmdline" "$dir/environ" || [[ "$(readlink "$dir/cwd" 2>/dev/null)" == *"$1"* ]]; then
+      [ "$(cut -d' ' -f3 "$dir/stat" 2>/dev/null)" = Z ] || [ ! -d "$dir" ] || echo "$pid"
+    fi
+  done
 }
 cleanup() {
-  stop_apphost
+  # The script's own processes first (etcd members keep their data in the folder too).
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_apphost
   rm -rf "$work"
 }
 trap cleanup EXIT

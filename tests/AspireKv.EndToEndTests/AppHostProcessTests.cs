@@ -67,7 +67,7 @@ public sealed class AppHostProcessTests
     public async Task AppHost_disposed_without_being_stopped_as_a_failing_test_leaves_it_outlives_nothing_it_started()
     {
         // A test that fails disposes its AppHost without StopAsync, and then removes its folder: a
-        // node still stopping then wrote its last snapshot into a folder made again (seen in CI).
+        // node still stopping then wrote its last snapshot into a folder made again (seen on this machine).
         using var folder = new TempDirectory("aspirekv-apphost-dispose");
         var apphost = await AppHostProcess.StartAsync(folder.Path, "--no-dashboard");
         using (var client = new KvClient(apphost.Endpoints.Resources["node1"].Endpoints["grpc"]))

@@ -23,7 +23,9 @@ stop_apphost() {
   local left
   for _ in $(seq 1 150); do
     left=$(mentioning "$work")
-    [ -z "$left" ] && return
+    # Not a bare return: in the exit trap after `exit 1` it returns 1, and set -e ends the cleanup
+    # before the folder is removed (how the bench scripts left their folders behind).
+    [ -z "$left" ] && return 0
     sleep 0.2
   done
   echo "$(basename "$0"): ending what the AppHost left: $left" >&2
@@ -67,6 +69,6 @@ endpoint() { /usr/bin/python3 -c "import json; print(json.load(open('$ASPIREKV_E
 node_pid() { # the node process that listens on the node's gRPC address
   local port; port=$(endpoint "$1" grpc); port=${port##*:}
   for pid in $(pgrep -f AspireKv.Node.dll); do
-    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "Kestrel__Endpoints__grpc__Url=http://127.0.0.1:$port" && { echo "$pid"; return; }
+    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "Kestrel__Endpoints__grpc__Url=http://127.0.0.1:$port" && { echo "$pid"; return 0; }
   done
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The broker's floor for the replication log (bench/LogFloor): one publisher and one consumer of
 # one fresh stream, with 1 and then 64 messages waiting for a confirm, over AMQP 0.9.1 (as the log
-# publishes today), over RabbitMQ's stream protocol, and "hybrid" (published over the stream protocol,
-# consumed over AMQP 0.9.1; both as AMQP 1.0 messages, as the node's logs write them). Prints, per run: messages confirmed a
-# second, publish -> confirm and publish -> delivery p50/p99, and the broker's CPU per message
-# (every broker of the cluster, from /proc). The brokers are the AppHost's own (one node, idle).
+# publishes today), over RabbitMQ's stream protocol, and "hybrid" (published over the stream
+# protocol, consumed over AMQP 0.9.1; both as AMQP 1.0 messages, as the node's logs write them).
+# Prints, per run: messages confirmed a second, publish -> confirm and publish -> delivery p50/p99,
+# and the broker's CPU per message (every broker of the cluster, from /proc). The brokers are the
+# AppHost's own (one node, idle).
 #
 #   bench/log-floor.sh [seconds per run, default 10]
 #   Brokers=3 bench/log-floor.sh 10      # on a three-broker cluster (the stream has 3 replicas)

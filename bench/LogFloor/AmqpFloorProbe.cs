@@ -20,7 +20,7 @@ internal sealed class AmqpFloorProbe(FloorOptions options) : IFloorProbe
 
     public async Task StartAsync()
     {
-        var factory = new ConnectionFactory { Uri = new Uri(options.Amqp.Split(',')[0]), ClientProvidedName = "logfloor" };
+        var factory = Factory(options);
         _publishing = await factory.CreateConnectionAsync();
         _consuming = await factory.CreateConnectionAsync();
         _publisher = await _publishing.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
@@ -36,6 +36,10 @@ internal sealed class AmqpFloorProbe(FloorOptions options) : IFloorProbe
 
         _consumer = await ConsumeAsync(_consuming, _stream, body => Delivered?.Invoke(body));
     }
+
+    /// <summary>Connections to the first AMQP broker of the options.</summary>
+    public static ConnectionFactory Factory(FloorOptions options) =>
+        new() { Uri = new Uri(options.Amqp.Split(',')[0]), ClientProvidedName = "logfloor" };
 
     /// <summary>A consumer of <paramref name="stream"/> at <c>next</c>, with prefetch and an ack every 50 deliveries.</summary>
     public static async Task<IChannel> ConsumeAsync(IConnection connection, string stream, Action<ReadOnlySpan<byte>> delivered)

@@ -37,14 +37,17 @@ internal sealed class StreamFloorProbe(FloorOptions options) : IFloorProbe
             await admin.CreateStreamAsync(_stream, arguments, CancellationToken.None);
             var metadata = (await admin.QueryMetadataAsync([_stream], CancellationToken.None))[0];
             _publisher = await Connect(metadata.Leader ?? first);
-            _consumer = await Connect(metadata.Replicas.FirstOrDefault(r => r != metadata.Leader) ?? metadata.Leader ?? first);
-            Console.Error.WriteLine($"stream {_stream}: leader {metadata.Leader}, replicas {string.Join(' ', metadata.Replicas)}; publishing to {_publisher.Endpoint}, consuming from {_consumer.Endpoint}");
+            if (options.Protocol != "hybrid")
+            {
+                _consumer = await Connect(metadata.Replicas.FirstOrDefault(r => r != metadata.Leader) ?? metadata.Leader ?? first);
+            }
+
+            Console.Error.WriteLine($"stream {_stream}: leader {metadata.Leader}, replicas {string.Join(' ', metadata.Replicas)}; publishing to {_publisher.Endpoint}, consuming from {_consumer?.Endpoint ?? "AMQP"}");
         }
 
-        if (options.Protocol == "hybrid")
+        if (_consumer is null)
         {
-            var factory = new ConnectionFactory { Uri = new Uri(options.Amqp.Split(',')[0]), ClientProvidedName = "logfloor" };
-            _amqp = await factory.CreateConnectionAsync();
+            _amqp = await AmqpFloorProbe.Factory(options).CreateConnectionAsync();
             await AmqpFloorProbe.ConsumeAsync(_amqp, _stream, body => Delivered?.Invoke(body));
         }
         else

@@ -27,11 +27,11 @@ public static partial class Signals
         }
     }
 
-    /// <summary>Waits, up to <paramref name="timeout"/>, until process <paramref name="pid"/> is gone.</summary>
-    public static async Task WaitUntilGoneAsync(int pid, TimeSpan timeout)
+    /// <summary>Waits, up to <paramref name="timeout"/>, until process <paramref name="pid"/> (if any) is gone.</summary>
+    public static async Task WaitUntilGoneAsync(int? pid, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (IsAlive(pid) && DateTime.UtcNow < deadline)
+        while (pid is { } live && IsAlive(live) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50).ConfigureAwait(false);
         }

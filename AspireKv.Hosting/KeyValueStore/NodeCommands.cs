@@ -47,8 +47,7 @@ internal static class NodeCommands
             return CommandResults.Failure($"{context.ResourceName} has no process to signal.");
         }
 
-        var notifications = context.Services.GetRequiredService<ResourceNotificationService>();
-        await notifications.PublishUpdateAsync(node, context.ResourceName, s => s with { State = state }).ConfigureAwait(false);
+        await context.Services.GetRequiredService<ResourceNotificationService>().PublishUpdateAsync(node, context.ResourceName, s => s with { State = state }).ConfigureAwait(false);
         context.Logger.LogNodeSignal(context.ResourceName, signal == Signals.SigStop ? "paused (SIGSTOP)" : "resumed (SIGCONT)");
         return CommandResults.Success();
     }
@@ -80,6 +79,7 @@ internal static class NodeCommands
             folder.Left.Add(name);
         }
 
+        var notifications = context.Services.GetRequiredService<ResourceNotificationService>();
         var pid = ResourceProcess.PidOf(context.Services, context.ResourceName);
         if (pid is not null)
         {
@@ -93,10 +93,9 @@ internal static class NodeCommands
             return stopped;
         }
 
-        if (pid is not null)
-        {
-            await Signals.WaitUntilGoneAsync(pid.Value, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-        }
+        // DCP says a node has exited a moment after its process is gone; it has left once its state says so too.
+        await Signals.WaitUntilGoneAsync(pid, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        await notifications.WaitForResourceAsync(name, ParentState.Terminal, context.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), context.CancellationToken).ConfigureAwait(false);
 
         var data = folder.FolderOf(name);
         if (Directory.Exists(data))

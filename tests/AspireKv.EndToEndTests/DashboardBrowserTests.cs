@@ -134,15 +134,34 @@ public sealed class DashboardBrowserTests
 
     private static async Task ChooseCommandAsync(IPage page, string resource, string described)
     {
-        // The page renders on the client: a click before it is wired up opens nothing, so open the menu until it shows.
+        // The menu lists a resource's commands under "Commands" when it has more than five that show (Aspire's rule),
+        // and in the menu itself otherwise (which commands show depends on the state). The page also
+        // renders a row again as its resource changes, so a click can open nothing or a menu close under the pointer.
+        // So each try opens the menu unless it shows, finds the command either way, and a failed try closes the menu.
         var commands = page.Locator("[role='menuitem'][title='Commands']:visible");
-        for (var attempt = 0; attempt < 10 && !await commands.IsVisibleAsync(); attempt++)
+        var command = page.Locator($"[role='menuitem'][title*='{described}']:visible");
+        for (var attempt = 1; ; attempt++)
         {
-            await Row(page, resource).Locator("[aria-label='Actions']").ClickAsync();
-            await commands.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 3000 }).ContinueWith(_ => { });
-        }
+            try
+            {
+                if (!await command.Or(commands).First.IsVisibleAsync())
+                {
+                    await Row(page, resource).Locator("[aria-label='Actions']").ClickAsync(new() { Timeout = 10_000 });
+                }
 
-        await commands.HoverAsync();
-        await page.Locator($"[role='menuitem'][title*='{described}']:visible").ClickAsync();
+                await command.Or(commands).First.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 5_000 });
+                if (!await command.IsVisibleAsync())
+                {
+                    await commands.HoverAsync(new() { Timeout = 5_000 });
+                }
+
+                await command.ClickAsync(new() { Timeout = 5_000 });
+                return;
+            }
+            catch (TimeoutException) when (attempt < 10)
+            {
+                await page.Keyboard.PressAsync("Escape");
+            }
+        }
     }
 }

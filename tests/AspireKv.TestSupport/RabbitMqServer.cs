@@ -184,7 +184,7 @@ public sealed class RabbitMqServer : IAsyncDisposable
         }
     }
 
-    private static Task WaitForVmExitAsync(int? vm) => vm is { } pid ? Signals.WaitUntilGoneAsync(pid, TimeSpan.FromSeconds(30)) : Task.CompletedTask;
+    private static Task WaitForVmExitAsync(int? vm) => Signals.WaitUntilGoneAsync(vm, TimeSpan.FromSeconds(30));
 
     private async Task StopEpmdAsync()
     {

@@ -138,6 +138,7 @@ public static class NodeDiagnostics
         Command.OpOneofCase.LeaseKeepAlive => "lease-keepalive",
         Command.OpOneofCase.Compact => "compact",
         Command.OpOneofCase.Tick => "tick",
+        Command.OpOneofCase.Auth => "auth",
         _ => "unknown",
     };
 }

@@ -73,6 +73,3 @@ public sealed class EtcdMaintenanceService(Replica replica, EtcdIdentity identit
             ? throw EtcdErrors.Unimplemented("activating alarms")
             : Task.FromResult(new AspireKv.Etcd.AlarmResponse { Header = identity.Header(replica.Inspect(s => s.Revision)) });
 }
-
-/// <summary>etcd's <c>Auth</c> service, declared so that its calls say AspireKv has no authentication yet (UNIMPLEMENTED with a message).</summary>
-public sealed class EtcdAuthService : AspireKv.Etcd.Auth.AuthBase;

@@ -29,6 +29,21 @@ public static class EtcdErrors
 
     public static RpcException LeaseProvided => new(new Status(StatusCode.InvalidArgument, "etcdserver: lease is provided"));
 
+    public static RpcException PermissionDenied => new(new Status(StatusCode.PermissionDenied, "etcdserver: permission denied"));
+
+    public static RpcException AuthFailed => new(new Status(StatusCode.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password"));
+
+    public static RpcException InvalidAuthToken => new(new Status(StatusCode.Unauthenticated, "etcdserver: invalid auth token"));
+
+    public static RpcException UserEmpty => Auth(AuthErrors.UserEmpty);
+
+    public static RpcException AuthNotEnabled => new(new Status(StatusCode.FailedPrecondition, "etcdserver: authentication is not enabled"));
+
+    /// <summary>An auth change refused with etcd's text, under etcd's code for it.</summary>
+    public static RpcException Auth(string text) => new(new Status(
+        text is AuthErrors.UserEmpty or AuthErrors.RoleEmpty or AuthErrors.InvalidAuthManagement ? StatusCode.InvalidArgument : StatusCode.FailedPrecondition,
+        text));
+
     public static RpcException Unimplemented(string what) => new(new Status(StatusCode.Unimplemented, $"AspireKv's etcd API does not support {what}; see docs/etcd-compatibility.md."));
 
     /// <summary>The state machine's refusal as etcd says it; null for an outcome that is not an error.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AspireKv.Node.Auth;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Grpc;
@@ -15,7 +16,7 @@ namespace AspireKv.Node.Etcd;
 /// DeleteRange, Txn and Compact propose and read exactly what the native API does, so a write
 /// through either is seen through the other at the same revision.
 /// </summary>
-public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptions<KeyValueLimits> limits) : EtcdKv.KVBase
+public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptions<KeyValueLimits> limits, AuthGate auth) : EtcdKv.KVBase
 {
     private readonly RequestValidator _validate = new(limits.Value);
 
@@ -24,6 +25,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-range");
         var op = EtcdCommands.Range(request);
         ValidateKey(op.Key);
+        auth.Check(context, KeyAccess.Read, op.Key, op.RangeEnd.Span);
         if (request.Revision < 0)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"revision is {request.Revision}; 0 reads the newest revision."));
@@ -55,6 +57,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-put");
         var op = EtcdCommands.Put(request);
         ValidatePut(op);
+        auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, default);
         var result = await ProposeAsync(new Command { Put = op }, context).ConfigureAwait(false);
         return new AspireKv.Etcd.PutResponse
         {
@@ -68,6 +71,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-delete");
         var op = EtcdCommands.Delete(request);
         ValidateKey(op.Key);
+        auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, op.RangeEnd.Span);
         var result = await ProposeAsync(new Command { Delete = op }, context).ConfigureAwait(false);
         var response = EtcdCommands.DeleteResponse(result.Deleted, request.PrevKv ? result.DeletedRecords : null);
         response.Header = identity.Header(result.Revision);
@@ -79,6 +83,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-txn");
         var op = EtcdCommands.Txn(request);
         ValidateTxn(op);
+        CheckTxn(op, context);
         var result = await ProposeAsync(new Command { Txn = op }, context).ConfigureAwait(false);
         var response = new AspireKv.Etcd.TxnResponse { Header = identity.Header(result.Revision), Succeeded = result.Txn!.Succeeded };
         response.Responses.AddRange(EtcdCommands.TxnResponses(request, result.Txn, () => identity.Header(result.Revision)));
@@ -93,6 +98,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"revision is {request.Revision}; compact to a revision the store has reached (1 or more)."));
         }
 
+        auth.CheckRoot(context);
         var result = await ProposeAsync(new Command { Compact = new CompactOp { Revision = request.Revision } }, context).ConfigureAwait(false);
         return new AspireKv.Etcd.CompactionResponse { Header = identity.Header(result.Revision) };
     }
@@ -155,6 +161,36 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
                         ValidateKey(step.Range.Key);
                         break;
                 }
+            }
+        }
+    }
+
+    /// <summary>A transaction needs READ on what it compares and reads, and WRITE on what it writes, in both branches, as etcd checks it.</summary>
+    private void CheckTxn(TxnOp txn, ServerCallContext context)
+    {
+        if (auth.User(context) is null)
+        {
+            return;
+        }
+
+        foreach (var compare in txn.Compares)
+        {
+            auth.Check(context, KeyAccess.Read, compare.Key, compare.RangeEnd.Span);
+        }
+
+        foreach (var step in txn.Success.Concat(txn.Failure))
+        {
+            switch (step.OpCase)
+            {
+                case TxnStep.OpOneofCase.Put:
+                    auth.Check(context, KeyAccess.Write, step.Put.Key, default);
+                    break;
+                case TxnStep.OpOneofCase.Delete:
+                    auth.Check(context, KeyAccess.Write, step.Delete.Key, step.Delete.RangeEnd.Span);
+                    break;
+                case TxnStep.OpOneofCase.Range:
+                    auth.Check(context, KeyAccess.Read, step.Range.Key, step.Range.RangeEnd.Span);
+                    break;
             }
         }
     }

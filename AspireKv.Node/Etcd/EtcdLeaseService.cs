@@ -13,7 +13,7 @@ namespace AspireKv.Node.Etcd;
 /// stream, time-to-live and the list. Leases expire by the log's clock, as the native API's do
 /// (docs/coordination.md).
 /// </summary>
-public sealed class EtcdLeaseService(Replica replica, EtcdIdentity identity, IOptions<KeyValueLimits> limits) : AspireKv.Etcd.Lease.LeaseBase
+public sealed class EtcdLeaseService(Replica replica, EtcdIdentity identity, IOptions<KeyValueLimits> limits, Auth.AuthGate auth) : AspireKv.Etcd.Lease.LeaseBase
 {
     private readonly RequestValidator _validate = new(limits.Value);
 
@@ -29,6 +29,15 @@ public sealed class EtcdLeaseService(Replica replica, EtcdIdentity identity, IOp
     public override async Task<AspireKv.Etcd.LeaseRevokeResponse> LeaseRevoke(AspireKv.Etcd.LeaseRevokeRequest request, ServerCallContext context)
     {
         _validate.LeaseId(request.ID, "ID");
+        if (auth.User(context) is not null)
+        {
+            // Revoking deletes the lease's keys: it needs WRITE on each of them, as etcd checks it.
+            foreach (var key in replica.Read(state => state.FindLease(request.ID)?.Keys ?? []))
+            {
+                auth.Check(context, KeyAccess.Write, key, default);
+            }
+        }
+
         var result = await ProposeAsync(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.ID } }, context).ConfigureAwait(false);
         return new AspireKv.Etcd.LeaseRevokeResponse { Header = identity.Header(result.Revision) };
     }

@@ -13,7 +13,7 @@ namespace AspireKv.Node.Etcd;
 /// the native Watch. A watch from a compacted revision is cancelled with the compact revision, as
 /// etcd does; one that falls behind is cancelled with the reason.
 /// </summary>
-public sealed class EtcdWatchService(Replica replica, EtcdIdentity identity) : AspireKv.Etcd.Watch.WatchBase
+public sealed class EtcdWatchService(Replica replica, EtcdIdentity identity, Auth.AuthGate auth) : AspireKv.Etcd.Watch.WatchBase
 {
     /// <summary>The watch id of a progress response that speaks for the whole stream (clientv3's InvalidWatchID).</summary>
     private const long StreamWide = -1;
@@ -28,7 +28,7 @@ public sealed class EtcdWatchService(Replica replica, EtcdIdentity identity) : A
                 switch (request.RequestUnionCase)
                 {
                     case AspireKv.Etcd.WatchRequest.RequestUnionOneofCase.CreateRequest:
-                        await CreateAsync(stream, request.CreateRequest).ConfigureAwait(false);
+                        await CreateAsync(stream, request.CreateRequest, context).ConfigureAwait(false);
                         break;
                     case AspireKv.Etcd.WatchRequest.RequestUnionOneofCase.CancelRequest:
                         var id = request.CancelRequest.WatchId;
@@ -52,7 +52,7 @@ public sealed class EtcdWatchService(Replica replica, EtcdIdentity identity) : A
 
     private long CurrentRevision() => replica.Read(state => state.Revision);
 
-    private async Task CreateAsync(WatchStream stream, AspireKv.Etcd.WatchCreateRequest create)
+    private async Task CreateAsync(WatchStream stream, AspireKv.Etcd.WatchCreateRequest create, ServerCallContext context)
     {
         var id = stream.NewId(create.WatchId);
         string? refusal = id is null ? "etcdserver: mvcc: duplicate watch ID provided on the WatchStream" : null;
@@ -60,6 +60,7 @@ public sealed class EtcdWatchService(Replica replica, EtcdIdentity identity) : A
         try
         {
             range = KeyRange.FromEtcd(EtcdCommands.Key(create.Key), create.RangeEnd.Span);
+            auth.Check(context, KeyAccess.Read, range.Start, create.RangeEnd.Span);
         }
         catch (RpcException ex)
         {

@@ -16,6 +16,7 @@ public static class OutcomeStatus
         CommandOutcome.LeaseNotFound => throw new RpcException(new Status(StatusCode.NotFound, $"{result.Reason}.")),
         CommandOutcome.LeaseExists => throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{result.Reason}; grant it with another id, or 0 to let the node choose one.")),
         CommandOutcome.KeyNotFound => throw new RpcException(new Status(StatusCode.InvalidArgument, $"{result.Reason}.")),
+        CommandOutcome.AuthRefused => throw Etcd.EtcdErrors.Auth(result.Reason!),
         CommandOutcome.Compacted or CommandOutcome.FutureRevision => throw OutOfRange(result.Reason!, result.CompactRevision, result.Revision),
         _ => result,
     };

@@ -174,6 +174,7 @@ public static class NodeHostingExtensions
             snapshots is null ? null : SnapshotLoader.Load(snapshots, sp.GetRequiredService<ILogger<SnapshotStore>>()),
             stateSource: snapshots is null ? null : new PeerSnapshotFetcher(
                 ConfiguredServices.List(sp.GetRequiredService<IConfiguration>()), snapshots, node.Id!, sp.GetRequiredService<ILogger<PeerSnapshotFetcher>>())));
+        builder.Services.AddSingleton<Auth.AuthGate>();
         builder.Services.AddHostedService(sp => new ReplicaHostedService(
             sp.GetRequiredService<Replica>(),
             sp.GetRequiredService<IReplicationLog>(),

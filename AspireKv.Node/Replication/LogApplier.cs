@@ -61,6 +61,9 @@ public sealed class LogApplier
         }
     }
 
+    /// <summary>The auth store as last applied, without the lock (it is an immutable copy).</summary>
+    public AuthView Auth => Volatile.Read(ref _state).Auth;
+
     /// <summary>The whole state, for a snapshot.</summary>
     public StateCapture Capture()
     {

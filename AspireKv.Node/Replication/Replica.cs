@@ -117,6 +117,9 @@ public sealed class Replica : IAsyncDisposable
     /// <summary>The whole state, for a snapshot.</summary>
     public StateCapture Capture() => _applier.Capture();
 
+    /// <summary>The users, roles and permissions as this replica last applied them; read without the lock.</summary>
+    public AuthView Auth => _applier.Auth;
+
     /// <summary>The last log offset applied from each origin node.</summary>
     public IReadOnlyDictionary<string, long> LastSeenByOrigin() => _applier.LastSeenByOrigin();
 

@@ -17,7 +17,7 @@ public sealed class SnapshotStore(string directory)
     public const string FileName = "snapshot.akv";
 
     /// <summary>The format this version writes; it reads this one and every one before it.</summary>
-    public const uint FormatVersion = 3;
+    public const uint FormatVersion = 4;
     private const int HeaderSize = 8 + 4 + 8 + 32;
     private static readonly byte[] Magic = "AKVSNAP1"u8.ToArray();
 
@@ -75,6 +75,7 @@ public sealed class SnapshotStore(string directory)
                     HistoryCount = capture.History.Count,
                     CompactRevision = capture.CompactRevision,
                     LogTimeMicros = capture.LogTimeMicros,
+                    Auth = capture.Auth?.ToByteString() ?? ByteString.Empty,
                 };
                 header.RecentCommandIds.AddRange(capture.RecentIds.Select(r => ByteString.CopyFrom(r.Id.ToByteArray())));
                 header.RecentCommandOffsets.AddRange(capture.RecentIds.Select(r => r.Offset));
@@ -226,6 +227,7 @@ public sealed class SnapshotStore(string directory)
             History = history,
             CompactRevision = meta.CompactRevision,
             LogTimeMicros = meta.LogTimeMicros,
+            Auth = meta.Auth.IsEmpty ? null : Commands.AuthState.Parser.ParseFrom(meta.Auth),
         };
     }
 

@@ -67,6 +67,9 @@ public enum CommandOutcome
 
     /// <summary>A compaction to a revision after the current one; nothing was done.</summary>
     FutureRevision,
+
+    /// <summary>An auth change etcd refuses (an unknown user, a role granted twice…); <see cref="CommandResult.Reason"/> is etcd's error text.</summary>
+    AuthRefused,
 }
 
 /// <summary>The result of one command, decided the same way on every replica.</summary>

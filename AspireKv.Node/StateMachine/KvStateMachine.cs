@@ -24,6 +24,7 @@ public sealed class KvStateMachine : IStateView
 
     private KeySpace _keys = new();
     private readonly LeaseTable _leases = new();
+    private readonly AuthStore _auth = new();
     private readonly EventHistory _history;
     private readonly DedupWindow _recent;
     private List<KvEvent>? _pending;
@@ -51,6 +52,9 @@ public sealed class KvStateMachine : IStateView
     public long CompactRevision => _history.CompactRevision;
 
     public long LogTimeMicros { get; private set; }
+
+    /// <summary>The auth store as last changed: an immutable copy, safe to read without the replica's lock.</summary>
+    public AuthView Auth => _auth.View;
 
     /// <summary>
     /// Applies the entry at <paramref name="offset"/> (whose bytes hash to <paramref name="entryHash"/>),
@@ -159,7 +163,7 @@ public sealed class KvStateMachine : IStateView
 
     /// <summary>
     /// Hex SHA-256 of the replicated state: revision, skipped count, keys in order with their
-    /// counters and leases, the leases, the compact revision and the dedup window. The log's clock
+    /// counters and leases, the leases, the compact revision, the auth store and the dedup window. The log's clock
     /// is left out: every entry moves it (barriers too), so replicas that hold the same keys would
     /// differ by whether they have applied the latest barrier yet.
     /// </summary>
@@ -197,6 +201,7 @@ public sealed class KvStateMachine : IStateView
         }
 
         AddNumber(CompactRevision, number);
+        hash.AppendData(_auth.View.State.ToByteArray());
         AddNumber(_recent.Count, number);
         Span<byte> id = stackalloc byte[16];
         foreach (var (_, guid) in _recent.Entries)
@@ -219,6 +224,7 @@ public sealed class KvStateMachine : IStateView
             History = [.. _history.All],
             CompactRevision = CompactRevision,
             LogTimeMicros = LogTimeMicros,
+            Auth = _auth.Capture(),
         };
 
     /// <summary>Rebuilds a state machine from a capture (a loaded snapshot).</summary>
@@ -245,6 +251,7 @@ public sealed class KvStateMachine : IStateView
         }
 
         state._recent.Restore(capture.RememberedFrom, capture.RecentIds);
+        state._auth.Restore(capture.Auth);
 
         // A snapshot without history (an older format) knows no events up to its own revision:
         // watches and history start after it, and reads at a revision from its own revision on.
@@ -326,6 +333,9 @@ public sealed class KvStateMachine : IStateView
             Command.OpOneofCase.LeaseKeepAlive => LeaseKeepAlive(command.LeaseKeepAlive),
             Command.OpOneofCase.Compact => Compact(command.Compact),
             Command.OpOneofCase.Tick => new CommandResult(CommandOutcome.NoChange, Revision),
+            Command.OpOneofCase.Auth => _auth.Apply(command.Auth) is { } refused
+                ? new CommandResult(CommandOutcome.AuthRefused, Revision, Reason: refused)
+                : new CommandResult(CommandOutcome.Applied, Revision),
             _ => Reject("the command has no operation this version knows"),
         };
     }
@@ -675,4 +685,7 @@ public sealed record StateCapture(
     public long CompactRevision { get; init; }
 
     public long LogTimeMicros { get; init; }
+
+    /// <summary>The users, roles and permissions; null in a snapshot from before auth (an empty store).</summary>
+    public AuthState? Auth { get; init; }
 }

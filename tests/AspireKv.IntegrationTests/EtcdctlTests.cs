@@ -8,7 +8,7 @@ namespace AspireKv.IntegrationTests;
 [Collection(ClusterCollection.Name)]
 public sealed class EtcdctlTests(ClusterFixture cluster)
 {
-    private const string Etcdctl = "/usr/bin/etcdctl";
+    private readonly Etcdctl _etcdctl = new(cluster);
 
     [Fact]
     public async Task Put_get_and_del_work_from_etcdctl_and_match_the_native_api()
@@ -94,8 +94,6 @@ public sealed class EtcdctlTests(ClusterFixture cluster)
     {
         foreach (var (arguments, method) in new[]
         {
-            (new[] { "auth", "enable" }, "/etcdserverpb.Auth/"),
-            (new[] { "user", "list" }, "/etcdserverpb.Auth/UserList"),
             (new[] { "defrag" }, "/etcdserverpb.Maintenance/Defragment"),
             (new[] { "member", "add", "extra", "--peer-urls", "http://127.0.0.1:1" }, "/etcdserverpb.Cluster/MemberAdd"),
         })
@@ -176,40 +174,13 @@ public sealed class EtcdctlTests(ClusterFixture cluster)
         Assert.Equal(puts.OrderBy(p => p.Revision), events);
     }
 
-    private ManagedProcess Start(string node, params string[] arguments) =>
-        ManagedProcess.Start(Spec(node, arguments));
+    private ManagedProcess Start(string node, params string[] arguments) => _etcdctl.Start(node, arguments);
 
-    private static string Output(ManagedProcess process) => string.Join('\n', process.RecentOutput.Select(l => l.Text));
+    private static string Output(ManagedProcess process) => Etcdctl.Output(process);
 
-    private ProcessSpec Spec(string node, string[] arguments)
-    {
-        Assert.True(File.Exists(Etcdctl), $"This test drives Debian's etcdctl at {Etcdctl}; install it with: apt-get install -y etcd-client");
-        return new ProcessSpec($"etcdctl-{node}", Etcdctl, ["--endpoints", $"127.0.0.1:{cluster.Nodes[node].Spec.GrpcPort}", "--command-timeout", "15s", .. arguments])
-        {
-            Environment = new Dictionary<string, string?> { ["ETCDCTL_API"] = "3" },
-        };
-    }
+    private Task<string> EtcdctlAsync(string node, params string[] arguments) => _etcdctl.OkAsync(node, arguments);
 
-    private Task<string> EtcdctlAsync(string node, params string[] arguments) => EtcdctlWithInputAsync(node, null, arguments);
+    private Task<string> EtcdctlWithInputAsync(string node, string? stdin, params string[] arguments) => _etcdctl.OkAsync(node, stdin, arguments);
 
-    private async Task<string> EtcdctlWithInputAsync(string node, string? stdin, params string[] arguments)
-    {
-        var (exitCode, output) = await RunAsync(node, stdin, arguments);
-        Assert.True(exitCode == 0, $"etcdctl {string.Join(' ', arguments)} exited {exitCode}: {output}");
-        return output;
-    }
-
-    private async Task<(int ExitCode, string Output)> RunAsync(string node, string? stdin, params string[] arguments)
-    {
-        await using var process = Start(node, arguments);
-        if (stdin is not null)
-        {
-            await process.WriteToStandardInputAsync(stdin);
-        }
-
-        await process.CloseStandardInputAsync();
-        var exitCode = await process.Exited.WaitAsync(TimeSpan.FromSeconds(60));
-        await Task.Delay(100); // the last lines arrive after the exit
-        return (exitCode, string.Join('\n', process.RecentOutput.Select(l => l.Text)));
-    }
+    private Task<(int ExitCode, string Output)> RunAsync(string node, string? stdin, params string[] arguments) => _etcdctl.RunAsync(node, stdin, arguments);
 }

@@ -18,11 +18,12 @@ public sealed class AuthGate(Replica replica)
     /// <summary>How long a token lasts: etcd's default for its simple tokens (clientv3 authenticates again when one ends).</summary>
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
 
-    /// <summary>The auth store as this node last applied it.</summary>
-    public AuthView Auth => replica.Auth;
-
-    /// <summary>The user the call's token names; null while auth is off. Throws etcd's error when there is no token or it is not valid.</summary>
-    public string? User(ServerCallContext context)
+    /// <summary>
+    /// The caller, as the auth store this node last applied knows it; null while auth is off.
+    /// Throws etcd's error when there is no token or it is not valid. One call's checks share it:
+    /// the token is verified once, against one copy of the store.
+    /// </summary>
+    public AuthCaller? Caller(ServerCallContext context)
     {
         var auth = replica.Auth;
         if (!auth.Enabled)
@@ -35,24 +36,36 @@ public sealed class AuthGate(Replica replica)
             throw EtcdErrors.UserEmpty;
         }
 
-        return AuthTokens.Verify(auth, token, replica.Time.GetUtcNow()) ?? throw EtcdErrors.InvalidAuthToken;
+        return new AuthCaller(auth, AuthTokens.Verify(auth, token, replica.Time.GetUtcNow()) ?? throw EtcdErrors.InvalidAuthToken);
     }
 
-    public string Issue(string user) => AuthTokens.Issue(replica.Auth, user, replica.Time.GetUtcNow() + TokenLifetime);
+    /// <summary>A token for <paramref name="user"/>, who must be in <paramref name="auth"/>.</summary>
+    public string Issue(AuthView auth, string user) => AuthTokens.Issue(auth, user, replica.Time.GetUtcNow() + TokenLifetime);
 
     /// <summary>Throws etcd's permission denied unless the call may <paramref name="access"/> [key, rangeEnd).</summary>
-    public void Check(ServerCallContext context, KeyAccess access, string key, ReadOnlySpan<byte> rangeEnd)
+    public void Check(ServerCallContext context, KeyAccess access, string key, ReadOnlySpan<byte> rangeEnd) => Caller(context)?.Require(access, key, rangeEnd);
+
+    /// <summary>Throws etcd's permission denied unless auth is off or the call is root's (auth changes, compaction).</summary>
+    public void CheckRoot(ServerCallContext context) => Caller(context)?.RequireRoot();
+}
+
+/// <summary>An authenticated caller and the copy of the auth store its call is checked against.</summary>
+public sealed record AuthCaller(AuthView Auth, string User)
+{
+    public bool IsRoot => Auth.IsRoot(User);
+
+    /// <summary>Throws etcd's permission denied unless the user may <paramref name="access"/> [key, rangeEnd).</summary>
+    public void Require(KeyAccess access, string key, ReadOnlySpan<byte> rangeEnd)
     {
-        if (User(context) is { } user && !replica.Auth.Allows(user, access, key, rangeEnd))
+        if (!Auth.Allows(User, access, key, rangeEnd))
         {
             throw EtcdErrors.PermissionDenied;
         }
     }
 
-    /// <summary>Throws etcd's permission denied unless auth is off or the call is root's (auth changes, compaction).</summary>
-    public void CheckRoot(ServerCallContext context)
+    public void RequireRoot()
     {
-        if (User(context) is { } user && !replica.Auth.IsRoot(user))
+        if (!IsRoot)
         {
             throw EtcdErrors.PermissionDenied;
         }

@@ -56,18 +56,13 @@ public sealed class EtcdAuthService(Replica replica, EtcdIdentity identity, Auth
             throw EtcdErrors.AuthFailed;
         }
 
-        return new EtcdPb.AuthenticateResponse { Header = Header(), Token = auth.Issue(request.Name) };
+        return new EtcdPb.AuthenticateResponse { Header = Header(), Token = auth.Issue(view, request.Name) };
     }
 
     public override async Task<EtcdPb.AuthUserAddResponse> UserAdd(EtcdPb.AuthUserAddRequest request, ServerCallContext context)
     {
         var noPassword = request.Options?.NoPassword == true;
-        var user = new AuthUser { Name = request.Name, NoPassword = noPassword };
-        if (request.Name.Length == 0)
-        {
-            throw EtcdErrors.UserEmpty;
-        }
-
+        var user = new AuthUser { Name = NameOf(request.Name, EtcdErrors.UserEmpty), NoPassword = noPassword };
         if (!noPassword)
         {
             user.Password = Passwords.Hash(PasswordOf(request.Password, request.HashedPassword));
@@ -220,8 +215,7 @@ public sealed class EtcdAuthService(Replica replica, EtcdIdentity identity, Auth
     {
         if (rootOnly || self is not null || ownRole is not null)
         {
-            var user = auth.User(context);
-            if (user is not null && !auth.Auth.IsRoot(user) && user != self && !(ownRole is not null && auth.Auth.User(user)?.Roles.Contains(ownRole) == true))
+            if (auth.Caller(context) is { IsRoot: false } caller && caller.User != self && !(ownRole is not null && caller.Auth.User(caller.User)?.Roles.Contains(ownRole) == true))
             {
                 throw EtcdErrors.PermissionDenied;
             }

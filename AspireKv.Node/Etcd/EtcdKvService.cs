@@ -83,7 +83,10 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-txn");
         var op = EtcdCommands.Txn(request);
         ValidateTxn(op);
-        CheckTxn(op, context);
+        if (auth.Caller(context) is { } caller)
+        {
+            CheckTxn(op, caller);
+        }
         var result = await ProposeAsync(new Command { Txn = op }, context).ConfigureAwait(false);
         var response = new AspireKv.Etcd.TxnResponse { Header = identity.Header(result.Revision), Succeeded = result.Txn!.Succeeded };
         response.Responses.AddRange(EtcdCommands.TxnResponses(request, result.Txn, () => identity.Header(result.Revision)));
@@ -165,17 +168,15 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         }
     }
 
-    /// <summary>A transaction needs READ on what it compares and reads, and WRITE on what it writes, in both branches, as etcd checks it.</summary>
-    private void CheckTxn(TxnOp txn, ServerCallContext context)
+    /// <summary>
+    /// A transaction needs READ on what it compares and reads, and WRITE on what it writes, in both
+    /// branches, as etcd checks it: after the whole transaction is valid (etcd validates it first).
+    /// </summary>
+    private static void CheckTxn(TxnOp txn, AuthCaller caller)
     {
-        if (auth.User(context) is null)
-        {
-            return;
-        }
-
         foreach (var compare in txn.Compares)
         {
-            auth.Check(context, KeyAccess.Read, compare.Key, compare.RangeEnd.Span);
+            caller.Require(KeyAccess.Read, compare.Key, compare.RangeEnd.Span);
         }
 
         foreach (var step in txn.Success.Concat(txn.Failure))
@@ -183,13 +184,13 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
             switch (step.OpCase)
             {
                 case TxnStep.OpOneofCase.Put:
-                    auth.Check(context, KeyAccess.Write, step.Put.Key, default);
+                    caller.Require(KeyAccess.Write, step.Put.Key, default);
                     break;
                 case TxnStep.OpOneofCase.Delete:
-                    auth.Check(context, KeyAccess.Write, step.Delete.Key, step.Delete.RangeEnd.Span);
+                    caller.Require(KeyAccess.Write, step.Delete.Key, step.Delete.RangeEnd.Span);
                     break;
                 case TxnStep.OpOneofCase.Range:
-                    auth.Check(context, KeyAccess.Read, step.Range.Key, step.Range.RangeEnd.Span);
+                    caller.Require(KeyAccess.Read, step.Range.Key, step.Range.RangeEnd.Span);
                     break;
             }
         }

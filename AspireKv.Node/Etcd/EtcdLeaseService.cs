@@ -29,12 +29,12 @@ public sealed class EtcdLeaseService(Replica replica, EtcdIdentity identity, IOp
     public override async Task<AspireKv.Etcd.LeaseRevokeResponse> LeaseRevoke(AspireKv.Etcd.LeaseRevokeRequest request, ServerCallContext context)
     {
         _validate.LeaseId(request.ID, "ID");
-        if (auth.User(context) is not null)
+        if (auth.Caller(context) is { } caller)
         {
             // Revoking deletes the lease's keys: it needs WRITE on each of them, as etcd checks it.
             foreach (var key in replica.Read(state => state.FindLease(request.ID)?.Keys ?? []))
             {
-                auth.Check(context, KeyAccess.Write, key, default);
+                caller.Require(KeyAccess.Write, key, default);
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using AspireKv.Node.Commands;
 
@@ -22,6 +23,7 @@ public sealed class AuthView
 
     private readonly Dictionary<string, AuthUser> _users;
     private readonly Dictionary<string, AuthRole> _roles;
+    private readonly ConcurrentDictionary<(string User, KeyAccess Access), (byte[] Start, byte[] End)[]> _granted = new();
 
     public AuthView(AuthState state)
     {
@@ -58,12 +60,18 @@ public sealed class AuthView
 
         var start = Encoding.UTF8.GetBytes(key);
         var end = rangeEnd.IsEmpty ? SingleEnd(start) : rangeEnd.ToArray();
+        return Covers(_granted.GetOrAdd((user, access), Granted), start, end);
+    }
+
+    /// <summary>The ranges the user's roles grant <paramref name="grant"/>.Access on, in order of start; worked out once per user and kind in this copy.</summary>
+    private (byte[] Start, byte[] End)[] Granted((string User, KeyAccess Access) grant)
+    {
         var granted = new List<(byte[] Start, byte[] End)>();
-        foreach (var role in found.Roles)
+        foreach (var role in User(grant.User)?.Roles ?? [])
         {
             foreach (var permission in Role(role)?.Permissions ?? [])
             {
-                if ((Grants(permission.Type) & access) == access)
+                if ((Grants(permission.Type) & grant.Access) == grant.Access)
                 {
                     var from = permission.Key.ToByteArray();
                     granted.Add((from, permission.RangeEnd.IsEmpty ? SingleEnd(from) : permission.RangeEnd.ToByteArray()));
@@ -71,7 +79,8 @@ public sealed class AuthView
             }
         }
 
-        return Covers(granted, start, end);
+        granted.Sort((a, b) => a.Start.AsSpan().SequenceCompareTo(b.Start));
+        return [.. granted];
     }
 
     private static KeyAccess Grants(AuthPermission.Types.Type type) => type switch
@@ -85,10 +94,9 @@ public sealed class AuthView
     /// <summary>The end of the range that holds <paramref name="key"/> alone: the key and a zero byte.</summary>
     private static byte[] SingleEnd(byte[] key) => [.. key, 0];
 
-    /// <summary>Whether the ranges cover [start, end) (an end of "\0" is no end) with no gap.</summary>
-    private static bool Covers(List<(byte[] Start, byte[] End)> ranges, byte[] start, byte[] end)
+    /// <summary>Whether the ranges (in order of start) cover [start, end) (an end of "\0" is no end) with no gap.</summary>
+    private static bool Covers((byte[] Start, byte[] End)[] ranges, byte[] start, byte[] end)
     {
-        ranges.Sort((a, b) => a.Start.AsSpan().SequenceCompareTo(b.Start));
         var cursor = start;
         foreach (var (from, to) in ranges)
         {

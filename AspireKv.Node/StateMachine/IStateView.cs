@@ -34,9 +34,6 @@ public interface IStateView
     /// <summary>The log's clock (Unix microseconds): the newest proposer timestamp applied. Leases expire by it.</summary>
     long LogTimeMicros { get; }
 
-    /// <summary>The users, roles and permissions, and whether auth is on.</summary>
-    AuthView Auth { get; }
-
     KeyRecord? Get(string key);
 
     /// <summary>The key as it was at <paramref name="revision"/> (0: now); check the revision with <see cref="CheckRevision"/> first.</summary>

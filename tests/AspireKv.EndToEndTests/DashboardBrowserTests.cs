@@ -140,16 +140,17 @@ public sealed class DashboardBrowserTests
         // So each try opens the menu unless it shows, finds the command either way, and a failed try closes the menu.
         var commands = page.Locator("[role='menuitem'][title='Commands']:visible");
         var command = page.Locator($"[role='menuitem'][title*='{described}']:visible");
+        var either = command.Or(commands).First;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                if (!await command.Or(commands).First.IsVisibleAsync())
+                if (!await either.IsVisibleAsync())
                 {
                     await Row(page, resource).Locator("[aria-label='Actions']").ClickAsync(new() { Timeout = 10_000 });
                 }
 
-                await command.Or(commands).First.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 5_000 });
+                await either.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = 5_000 });
                 if (!await command.IsVisibleAsync())
                 {
                     await commands.HoverAsync(new() { Timeout = 5_000 });

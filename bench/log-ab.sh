@@ -8,6 +8,7 @@
 #   bench/log-ab.sh [seconds per workload, default 8] [variants, default "Amqp|Stream"]
 #   WARMUP=20 bench/log-ab.sh 8 Amqp     # one log (as before and after a change, from two worktrees)
 #   bench/log-ab.sh 8 "Amqp|Amqp;RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=+S 1:1"
+#   API=etcd bench/log-ab.sh 8 Amqp     # through the nodes' etcd API instead of AspireKv's own
 #
 # Variants are separated by |; each is a log name and VAR=value settings for the AppHost (and so
 # for its broker and nodes), separated by ;.
@@ -20,17 +21,18 @@ warmup="${WARMUP:-15}"
 echo "log-ab: building (Release)"
 build_release
 workloads=("put 1" "put 64" "get-linearizable 64" "get-serializable 1")
+api=(--api "${API:-native}")
 for round in 1 2; do
   for i in "${!variants[@]}"; do
     IFS=';' read -r -a settings <<< "${variants[$i]}"
     log="${settings[0]}"
     echo "log-ab: round $round, Replication__Log=${variants[$i]}"
     start_apphost Replication__Log="$log" "${settings[@]:1}"
-    "${cli[@]}" bench --clients 16 --duration "${warmup}s" --warmup 0s --keys 1000 --value-size 256 --workload put,get-linearizable --targets node1,node2,node3 -o json >/dev/null
+    "${cli[@]}" bench --clients 16 --duration "${warmup}s" --warmup 0s --keys 1000 --value-size 256 --workload put,get-linearizable --targets node1,node2,node3 "${api[@]}" -o json >/dev/null
     for w in "${workloads[@]}"; do
       read -r workload clients <<< "$w"
       "${cli[@]}" bench --clients "$clients" --duration "${seconds}s" --warmup 0s --keys 1000 --value-size 256 --workload "$workload" \
-        --targets node1,node2,node3 -o json > "$work/$i-$workload-$clients-$round.json"
+        --targets node1,node2,node3 "${api[@]}" -o json > "$work/$i-$workload-$clients-$round.json"
     done
     stop_apphost
     rm -rf "$work/apphost"

@@ -1,3 +1,4 @@
+using AspireKv.Node.Commands;
 using AspireKv.Node.Etcd;
 using AspireKv.Node.Replication;
 using AspireKv.Node.StateMachine;
@@ -42,11 +43,21 @@ public sealed class AuthGate(Replica replica)
     /// <summary>A token for <paramref name="user"/>, who must be in <paramref name="auth"/>.</summary>
     public string Issue(AuthView auth, string user) => AuthTokens.Issue(auth, user, replica.Time.GetUtcNow() + TokenLifetime);
 
-    /// <summary>Throws etcd's permission denied unless the call may <paramref name="access"/> [key, rangeEnd).</summary>
-    public void Check(ServerCallContext context, KeyAccess access, string key, ReadOnlySpan<byte> rangeEnd) => Caller(context)?.Require(access, key, rangeEnd);
+    /// <summary>Throws etcd's permission denied unless the call may <paramref name="access"/> [key, rangeEnd); returns the caller (null while auth is off).</summary>
+    public AuthCaller? Check(ServerCallContext context, KeyAccess access, string key, ReadOnlySpan<byte> rangeEnd)
+    {
+        var caller = Caller(context);
+        caller?.Require(access, key, rangeEnd);
+        return caller;
+    }
 
-    /// <summary>Throws etcd's permission denied unless auth is off or the call is root's (auth changes, compaction).</summary>
-    public void CheckRoot(ServerCallContext context) => Caller(context)?.RequireRoot();
+    /// <summary>Throws etcd's permission denied unless auth is off or the call is root's (auth changes, compaction); returns the caller.</summary>
+    public AuthCaller? CheckRoot(ServerCallContext context)
+    {
+        var caller = Caller(context);
+        caller?.RequireRoot();
+        return caller;
+    }
 }
 
 /// <summary>An authenticated caller and the copy of the auth store its call is checked against.</summary>
@@ -63,11 +74,52 @@ public sealed record AuthCaller(AuthView Auth, string User)
         }
     }
 
+    /// <summary>Throws etcd's permission denied unless the user may <paramref name="access"/> <paramref name="range"/>.</summary>
+    public void Require(KeyAccess access, KeyRange range) => Require(access, range.Start, range.EtcdRangeEnd);
+
+    /// <summary>
+    /// A transaction needs READ on what it compares and reads, and WRITE on what it writes, in both
+    /// branches, as etcd checks it: after the whole transaction is valid (etcd validates it first).
+    /// </summary>
+    public void RequireTxn(TxnOp txn)
+    {
+        foreach (var compare in txn.Compares)
+        {
+            Require(KeyAccess.Read, compare.Key, compare.RangeEnd.Span);
+        }
+
+        foreach (var step in txn.Success.Concat(txn.Failure))
+        {
+            switch (step.OpCase)
+            {
+                case TxnStep.OpOneofCase.Put:
+                    Require(step.Put.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, step.Put.Key, default);
+                    break;
+                case TxnStep.OpOneofCase.Delete:
+                    Require(step.Delete.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, KvStateMachine.RangeOf(step.Delete));
+                    break;
+                case TxnStep.OpOneofCase.Range:
+                    Require(KeyAccess.Read, step.Range.Key, step.Range.RangeEnd.Span);
+                    break;
+            }
+        }
+    }
+
     public void RequireRoot()
     {
         if (!IsRoot)
         {
             throw EtcdErrors.PermissionDenied;
         }
+    }
+
+    /// <summary>
+    /// <paramref name="command"/>, marked with the auth store's revision this caller was checked
+    /// against: every replica applies it only if the store is still at that revision.
+    /// </summary>
+    public static Command Checked(Command command, AuthCaller? caller)
+    {
+        command.AuthRevision = caller?.Auth.Revision ?? 0;
+        return command;
     }
 }

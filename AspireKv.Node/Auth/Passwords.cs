@@ -15,6 +15,9 @@ public static class Passwords
     /// <summary>Rounds for a new hash (a hash keeps its own count, so a change here leaves stored ones valid).</summary>
     public const int Iterations = 100_000;
 
+    /// <summary>The most rounds a stored hash may ask for: a larger count (from a damaged or hostile entry) is refused rather than computed for minutes.</summary>
+    private const int MaxIterations = 10_000_000;
+
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
 
@@ -32,7 +35,7 @@ public static class Passwords
     /// <summary>Whether <paramref name="password"/> is the one <paramref name="hash"/> was made from; false for a hash that is not whole.</summary>
     public static bool Verify(PasswordHash? hash, string password)
     {
-        if (hash is null || hash.Iterations <= 0 || hash.Salt.IsEmpty || hash.Hash.Length != HashBytes)
+        if (hash is null || hash.Iterations is <= 0 or > MaxIterations || hash.Salt.IsEmpty || hash.Hash.Length != HashBytes)
         {
             return false;
         }

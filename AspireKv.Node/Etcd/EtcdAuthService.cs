@@ -206,8 +206,8 @@ public sealed class EtcdAuthService(Replica replica, EtcdIdentity identity, Auth
     /// <summary>A change to the store, as root (while auth is on), through the log.</summary>
     private async Task ChangeAsync(AuthOp op, ServerCallContext context)
     {
-        auth.CheckRoot(context);
-        OutcomeStatus.Check(await replica.ProposeAsync(new Command { Auth = op }, context.CancellationToken).ConfigureAwait(false));
+        var caller = auth.CheckRoot(context);
+        OutcomeStatus.Check(await replica.ProposeAsync(AuthCaller.Checked(new Command { Auth = op }, caller), context.CancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The store once a barrier has applied, for a read by root, or by <paramref name="self"/>, or by a holder of <paramref name="ownRole"/>; anyone's unless one of those is set.</summary>

@@ -41,7 +41,7 @@ public static class EtcdErrors
 
     /// <summary>An auth change refused with etcd's text, under etcd's code for it.</summary>
     public static RpcException Auth(string text) => new(new Status(
-        text is AuthErrors.UserEmpty or AuthErrors.RoleEmpty or AuthErrors.InvalidAuthManagement ? StatusCode.InvalidArgument : StatusCode.FailedPrecondition,
+        text is AuthErrors.UserEmpty or AuthErrors.RoleEmpty or AuthErrors.InvalidAuthManagement or AuthErrors.OldRevision ? StatusCode.InvalidArgument : StatusCode.FailedPrecondition,
         text));
 
     public static RpcException Unimplemented(string what) => new(new Status(StatusCode.Unimplemented, $"AspireKv's etcd API does not support {what}; see docs/etcd-compatibility.md."));

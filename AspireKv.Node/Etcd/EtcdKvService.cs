@@ -25,7 +25,6 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-range");
         var op = EtcdCommands.Range(request);
         ValidateKey(op.Key);
-        auth.Check(context, KeyAccess.Read, op.Key, op.RangeEnd.Span);
         if (request.Revision < 0)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"revision is {request.Revision}; 0 reads the newest revision."));
@@ -37,6 +36,9 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
             await replica.ReadBarrierAsync(context.CancellationToken).ConfigureAwait(false);
             NodeDiagnostics.BarrierWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
+
+        // After the barrier, as etcd checks a linearizable read: against every auth change acknowledged before the call.
+        auth.Check(context, KeyAccess.Read, op.Key, op.RangeEnd.Span);
 
         return replica.Read(state =>
         {
@@ -57,8 +59,8 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-put");
         var op = EtcdCommands.Put(request);
         ValidatePut(op);
-        auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, default);
-        var result = await ProposeAsync(new Command { Put = op }, context).ConfigureAwait(false);
+        var caller = auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, default);
+        var result = await ProposeAsync(new Command { Put = op }, caller, context).ConfigureAwait(false);
         return new AspireKv.Etcd.PutResponse
         {
             Header = identity.Header(result.Revision),
@@ -71,8 +73,8 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-delete");
         var op = EtcdCommands.Delete(request);
         ValidateKey(op.Key);
-        auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, op.RangeEnd.Span);
-        var result = await ProposeAsync(new Command { Delete = op }, context).ConfigureAwait(false);
+        var caller = auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, op.RangeEnd.Span);
+        var result = await ProposeAsync(new Command { Delete = op }, caller, context).ConfigureAwait(false);
         var response = EtcdCommands.DeleteResponse(result.Deleted, request.PrevKv ? result.DeletedRecords : null);
         response.Header = identity.Header(result.Revision);
         return response;
@@ -83,11 +85,9 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-txn");
         var op = EtcdCommands.Txn(request);
         ValidateTxn(op);
-        if (auth.Caller(context) is { } caller)
-        {
-            CheckTxn(op, caller);
-        }
-        var result = await ProposeAsync(new Command { Txn = op }, context).ConfigureAwait(false);
+        var caller = auth.Caller(context);
+        caller?.RequireTxn(op);
+        var result = await ProposeAsync(new Command { Txn = op }, caller, context).ConfigureAwait(false);
         var response = new AspireKv.Etcd.TxnResponse { Header = identity.Header(result.Revision), Succeeded = result.Txn!.Succeeded };
         response.Responses.AddRange(EtcdCommands.TxnResponses(request, result.Txn, () => identity.Header(result.Revision)));
         return response;
@@ -101,8 +101,8 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"revision is {request.Revision}; compact to a revision the store has reached (1 or more)."));
         }
 
-        auth.CheckRoot(context);
-        var result = await ProposeAsync(new Command { Compact = new CompactOp { Revision = request.Revision } }, context).ConfigureAwait(false);
+        var caller = auth.CheckRoot(context);
+        var result = await ProposeAsync(new Command { Compact = new CompactOp { Revision = request.Revision } }, caller, context).ConfigureAwait(false);
         return new AspireKv.Etcd.CompactionResponse { Header = identity.Header(result.Revision) };
     }
 
@@ -168,34 +168,6 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         }
     }
 
-    /// <summary>
-    /// A transaction needs READ on what it compares and reads, and WRITE on what it writes, in both
-    /// branches, as etcd checks it: after the whole transaction is valid (etcd validates it first).
-    /// </summary>
-    private static void CheckTxn(TxnOp txn, AuthCaller caller)
-    {
-        foreach (var compare in txn.Compares)
-        {
-            caller.Require(KeyAccess.Read, compare.Key, compare.RangeEnd.Span);
-        }
-
-        foreach (var step in txn.Success.Concat(txn.Failure))
-        {
-            switch (step.OpCase)
-            {
-                case TxnStep.OpOneofCase.Put:
-                    caller.Require(KeyAccess.Write, step.Put.Key, default);
-                    break;
-                case TxnStep.OpOneofCase.Delete:
-                    caller.Require(KeyAccess.Write, step.Delete.Key, step.Delete.RangeEnd.Span);
-                    break;
-                case TxnStep.OpOneofCase.Range:
-                    caller.Require(KeyAccess.Read, step.Range.Key, step.Range.RangeEnd.Span);
-                    break;
-            }
-        }
-    }
-
     private static void Written(List<KeyRange> written, KeyRange range)
     {
         if (written.Any(w => w.Overlaps(range)))
@@ -206,9 +178,9 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         written.Add(range);
     }
 
-    private async Task<CommandResult> ProposeAsync(Command command, ServerCallContext context)
+    private async Task<CommandResult> ProposeAsync(Command command, AuthCaller? caller, ServerCallContext context)
     {
-        var result = await replica.ProposeAsync(command, context.CancellationToken).ConfigureAwait(false);
+        var result = await replica.ProposeAsync(AuthCaller.Checked(command, caller), context.CancellationToken).ConfigureAwait(false);
         return EtcdErrors.From(result.Outcome) is { } error ? throw error : OutcomeStatus.Check(result);
     }
 

@@ -1,3 +1,4 @@
+using AspireKv.Node.Auth;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Grpc;
 using AspireKv.Node.Replication;
@@ -29,7 +30,8 @@ public sealed class EtcdLeaseService(Replica replica, EtcdIdentity identity, IOp
     public override async Task<AspireKv.Etcd.LeaseRevokeResponse> LeaseRevoke(AspireKv.Etcd.LeaseRevokeRequest request, ServerCallContext context)
     {
         _validate.LeaseId(request.ID, "ID");
-        if (auth.Caller(context) is { } caller)
+        var caller = auth.Caller(context);
+        if (caller is not null)
         {
             // Revoking deletes the lease's keys: it needs WRITE on each of them, as etcd checks it.
             foreach (var key in replica.Read(state => state.FindLease(request.ID)?.Keys ?? []))
@@ -38,7 +40,7 @@ public sealed class EtcdLeaseService(Replica replica, EtcdIdentity identity, IOp
             }
         }
 
-        var result = await ProposeAsync(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.ID } }, context).ConfigureAwait(false);
+        var result = await ProposeAsync(AuthCaller.Checked(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.ID } }, caller), context).ConfigureAwait(false);
         return new AspireKv.Etcd.LeaseRevokeResponse { Header = identity.Header(result.Revision) };
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AspireKv.Client;
+using AspireKv.Node.Auth;
 using AspireKv.Node.Commands;
 using AspireKv.Node.Diagnostics;
 using AspireKv.Node.Replication;
@@ -18,7 +19,7 @@ namespace AspireKv.Node.Grpc;
 /// propose or read, then map the result. What the replica throws becomes a status in
 /// <see cref="StatusMappingInterceptor"/>; what the state machine decided, in <see cref="OutcomeStatus"/>.
 /// </summary>
-public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers, IReplicationLog log, SnapshotStore? snapshots = null) : KeyValue.KeyValueBase
+public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> limits, PeerDirectory peers, IReplicationLog log, AuthGate auth, SnapshotStore? snapshots = null) : KeyValue.KeyValueBase
 {
     private readonly RequestValidator _validate = new(limits.Value);
 
@@ -26,7 +27,9 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
     {
         Count("put");
         ValidatePut(request);
-        var result = await ProposeAsync(new Command { Put = NativeCommands.Put(request) }, context).ConfigureAwait(false);
+        var put = NativeCommands.Put(request);
+        var caller = auth.Check(context, put.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, put.Key, default);
+        var result = await ProposeAsync(new Command { Put = put }, caller, context).ConfigureAwait(false);
         if (result.Outcome == CommandOutcome.PreconditionFailed)
         {
             var trailers = new Metadata { { KvMetadata.CurrentModRevisionTrailer, result.CurrentModRevision.ToString(CultureInfo.InvariantCulture) } };
@@ -45,6 +48,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         _validate.Consistency(request.Consistency);
         _validate.Revision(request.Revision);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
+        auth.Check(context, KeyAccess.Read, request.Key, default);
         return ReadAt(request.Revision, state => NativeCommands.GetResponse(state.Get(request.Key, request.Revision), ReadRevision(state, request.Revision)));
     }
 
@@ -52,7 +56,10 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
     {
         Count("delete");
         _validate.Key(request.Key);
-        var result = await ProposeAsync(new Command { Delete = NativeCommands.Delete(request) }, context).ConfigureAwait(false);
+        var delete = NativeCommands.Delete(request);
+        var caller = auth.Caller(context);
+        caller?.Require(delete.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, KvStateMachine.RangeOf(delete));
+        var result = await ProposeAsync(new Command { Delete = delete }, caller, context).ConfigureAwait(false);
         return NativeCommands.DeleteResponse(result);
     }
 
@@ -65,6 +72,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         _validate.Revision(request.Revision);
         var startAfter = ListContinuation.Parse(request.Continuation, request.Prefix);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
+        auth.Caller(context)?.Require(KeyAccess.Read, KeyRange.Prefix(request.Prefix));
         return ReadAt(request.Revision, state =>
         {
             var (entries, more) = state.List(request.Prefix, startAfter, request.Limit, limits.Value.MaxListPageBytes, request.KeysOnly, request.Revision);
@@ -81,7 +89,10 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             ValidateStep(op);
         }
 
-        var result = await ProposeAsync(new Command { Txn = NativeCommands.Txn(request) }, context).ConfigureAwait(false);
+        var txn = NativeCommands.Txn(request);
+        var caller = auth.Caller(context);
+        caller?.RequireTxn(txn);
+        var result = await ProposeAsync(new Command { Txn = txn }, caller, context).ConfigureAwait(false);
         return NativeCommands.TxnResponse(request, result);
     }
 
@@ -95,6 +106,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
 
         _validate.Revision(request.StartRevision, "start_revision");
         var range = request.Prefix ? KeyRange.Prefix(request.Key) : KeyRange.Single(request.Key);
+        auth.Caller(context)?.Require(KeyAccess.Read, range);
         var start = request.StartRevision != 0 ? request.StartRevision : replica.Read(state => state.Revision + 1);
         try
         {
@@ -119,6 +131,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         _validate.Key(request.Key);
         _validate.Consistency(request.Consistency);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
+        auth.Check(context, KeyAccess.Read, request.Key, default);
         return replica.Read(state =>
         {
             var response = new HistoryResponse { CompactRevision = state.CompactRevision, Revision = state.Revision };
@@ -135,7 +148,8 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"revision is {request.Revision}; compact to a revision the store has reached (1 or more)."));
         }
 
-        var result = await ProposeAsync(new Command { Compact = new CompactOp { Revision = request.Revision } }, context).ConfigureAwait(false);
+        var caller = auth.CheckRoot(context);
+        var result = await ProposeAsync(new Command { Compact = new CompactOp { Revision = request.Revision } }, caller, context).ConfigureAwait(false);
         return new CompactResponse { CompactRevision = result.CompactRevision, Revision = result.Revision };
     }
 
@@ -155,7 +169,17 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
     {
         Count("lease-revoke");
         _validate.LeaseId(request.Id, "id");
-        var result = await ProposeAsync(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.Id } }, context).ConfigureAwait(false);
+        var caller = auth.Caller(context);
+        if (caller is not null)
+        {
+            // Revoking deletes the lease's keys: it needs WRITE on each of them, as on the etcd API.
+            foreach (var key in replica.Read(state => state.FindLease(request.Id)?.Keys ?? []))
+            {
+                caller.Require(KeyAccess.Write, key, default);
+            }
+        }
+
+        var result = await ProposeAsync(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.Id } }, caller, context).ConfigureAwait(false);
         return new LeaseRevokeResponse { Deleted = result.Deleted, Revision = result.Revision };
     }
 
@@ -247,8 +271,10 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         }
     }
 
-    private async Task<CommandResult> ProposeAsync(Command command, ServerCallContext context) =>
-        OutcomeStatus.Check(await replica.ProposeAsync(command, context.CancellationToken).ConfigureAwait(false));
+    private async Task<CommandResult> ProposeAsync(Command command, ServerCallContext context) => await ProposeAsync(command, null, context).ConfigureAwait(false);
+
+    private async Task<CommandResult> ProposeAsync(Command command, AuthCaller? caller, ServerCallContext context) =>
+        OutcomeStatus.Check(await replica.ProposeAsync(AuthCaller.Checked(command, caller), context.CancellationToken).ConfigureAwait(false));
 
     private async Task ReadBarrierAsync(Consistency consistency, ServerCallContext context)
     {

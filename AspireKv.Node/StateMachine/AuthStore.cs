@@ -20,6 +20,7 @@ public static class AuthErrors
     public const string RoleNotGranted = "etcdserver: role is not granted to the user";
     public const string PermissionNotGranted = "etcdserver: permission is not granted to the role";
     public const string InvalidAuthManagement = "etcdserver: invalid auth management";
+    public const string OldRevision = "etcdserver: revision of auth store is old";
     public const string RoleAlreadyGranted = "etcdserver: role is already granted to the user";
 }
 

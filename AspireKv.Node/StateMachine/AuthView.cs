@@ -58,6 +58,12 @@ public sealed class AuthView
             return true;
         }
 
+        if (access == (KeyAccess.Read | KeyAccess.Write))
+        {
+            // Each on its own, as etcd checks them: READ from one role and WRITE from another will do.
+            return Allows(user, KeyAccess.Read, key, rangeEnd) && Allows(user, KeyAccess.Write, key, rangeEnd);
+        }
+
         var start = Encoding.UTF8.GetBytes(key);
         var end = rangeEnd.IsEmpty ? SingleEnd(start) : rangeEnd.ToArray();
         return Covers(_granted.GetOrAdd((user, access), Granted), start, end);

@@ -13,6 +13,9 @@ public readonly record struct KeyRange(string Start, byte[]? End)
 
     public static KeyRange Single(string key) => new(key, null);
 
+    /// <summary>The end as etcd says it: empty for one key, a single zero byte for no upper bound.</summary>
+    public byte[] EtcdRangeEnd => End is null ? [] : End.Length == 0 ? [0] : End;
+
     /// <summary>Every key that starts with <paramref name="prefix"/>; every key when it is empty.</summary>
     public static KeyRange Prefix(string prefix) => new(prefix, PrefixEnd(Encoding.UTF8.GetBytes(prefix)));
 

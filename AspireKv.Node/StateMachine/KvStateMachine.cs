@@ -323,6 +323,12 @@ public sealed class KvStateMachine : IStateView
             return new CommandResult(CommandOutcome.Duplicate, Revision);
         }
 
+        if (Auth.Enabled && command.AuthRevision < Auth.Revision && command.OpCase is not (Command.OpOneofCase.Tick or Command.OpOneofCase.LeaseGrant or Command.OpOneofCase.LeaseKeepAlive))
+        {
+            // Checked against an older auth store (or with auth off): its permission may be gone.
+            return new CommandResult(CommandOutcome.AuthRefused, Revision, Reason: AuthErrors.OldRevision);
+        }
+
         return command.OpCase switch
         {
             Command.OpOneofCase.Put => Write(() => Put(command.Put)),
@@ -653,7 +659,8 @@ public sealed class KvStateMachine : IStateView
         return new CommandResult(CommandOutcome.Applied, Revision) { CompactRevision = CompactRevision };
     }
 
-    private static KeyRange RangeOf(DeleteOp delete) =>
+    /// <summary>The keys a delete names: its etcd range, its prefix, or its key.</summary>
+    public static KeyRange RangeOf(DeleteOp delete) =>
         !delete.RangeEnd.IsEmpty ? KeyRange.FromEtcd(delete.Key, delete.RangeEnd.Span)
         : delete.Prefix ? KeyRange.Prefix(delete.Key)
         : KeyRange.Single(delete.Key);

@@ -19,9 +19,9 @@ public sealed class Etcdctl(ClusterFixture cluster)
     public static string Output(ManagedProcess process) => string.Join('\n', process.RecentOutput.Select(l => l.Text));
 
     /// <summary>Runs etcdctl to its end and asserts that it succeeded; returns its output.</summary>
-    public Task<string> OkAsync(string node, params string[] arguments) => OkAsync(node, null, arguments);
+    public Task<string> OkAsync(string node, params string[] arguments) => OkWithInputAsync(node, null, arguments);
 
-    public async Task<string> OkAsync(string node, string? stdin, params string[] arguments)
+    public async Task<string> OkWithInputAsync(string node, string? stdin, params string[] arguments)
     {
         var (exitCode, output) = await RunAsync(node, stdin, arguments);
         Assert.True(exitCode == 0, $"etcdctl {string.Join(' ', arguments)} exited {exitCode}: {output}");

@@ -180,7 +180,7 @@ public sealed class EtcdctlTests(ClusterFixture cluster)
 
     private Task<string> EtcdctlAsync(string node, params string[] arguments) => _etcdctl.OkAsync(node, arguments);
 
-    private Task<string> EtcdctlWithInputAsync(string node, string? stdin, params string[] arguments) => _etcdctl.OkAsync(node, stdin, arguments);
+    private Task<string> EtcdctlWithInputAsync(string node, string? stdin, params string[] arguments) => _etcdctl.OkWithInputAsync(node, stdin, arguments);
 
     private Task<(int ExitCode, string Output)> RunAsync(string node, string? stdin, params string[] arguments) => _etcdctl.RunAsync(node, stdin, arguments);
 }

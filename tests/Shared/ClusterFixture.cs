@@ -60,6 +60,12 @@ public class ClusterFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The folder every broker and node keeps its data in (and its logs), removed afterwards.</summary>
+    public string DataRoot => _root.Path;
+
+    /// <summary>Every line the processes printed that is still kept (the last 5,000).</summary>
+    public IReadOnlyList<LogLine> Output => _log.Snapshot();
+
     /// <summary>The last lines of every process, for a failing assertion to show.</summary>
     public string RecentLog(int lines = 200) => string.Join('\n', _log.Snapshot().TakeLast(lines).Select(l => $"{l.Resource}: {l.Text}"));
 
@@ -143,7 +149,7 @@ public class ClusterFixture : IAsyncLifetime
     private IReadOnlyDictionary<string, string?> WithLog(IReadOnlyDictionary<string, string?> environment) =>
         environment.ContainsKey("Replication__Log") ? environment : new Dictionary<string, string?>(environment) { ["Replication__Log"] = Log };
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var client in _clients.Values)
         {

@@ -51,6 +51,32 @@ public sealed class AuthGate(Replica replica)
         return caller;
     }
 
+    /// <summary>Throws etcd's permission denied unless the call may <paramref name="access"/> <paramref name="range"/>; returns the caller (null while auth is off).</summary>
+    public AuthCaller? Check(ServerCallContext context, KeyAccess access, KeyRange range) => Check(context, access, range.Start, range.EtcdRangeEnd);
+
+    /// <summary>Throws etcd's permission denied unless the call may run <paramref name="txn"/> (see <see cref="AuthCaller.RequireTxn"/>); returns the caller.</summary>
+    public AuthCaller? CheckTxn(ServerCallContext context, TxnOp txn)
+    {
+        var caller = Caller(context);
+        caller?.RequireTxn(txn);
+        return caller;
+    }
+
+    /// <summary>Revoking a lease deletes its keys: throws etcd's permission denied unless the call may write each of them, as etcd checks it; returns the caller.</summary>
+    public AuthCaller? CheckLeaseRevoke(ServerCallContext context, long lease)
+    {
+        var caller = Caller(context);
+        if (caller is not null)
+        {
+            foreach (var key in replica.Read(state => state.FindLease(lease)?.Keys ?? []))
+            {
+                caller.Require(KeyAccess.Write, key, default);
+            }
+        }
+
+        return caller;
+    }
+
     /// <summary>Throws etcd's permission denied unless auth is off or the call is root's (auth changes, compaction); returns the caller.</summary>
     public AuthCaller? CheckRoot(ServerCallContext context)
     {
@@ -74,9 +100,6 @@ public sealed record AuthCaller(AuthView Auth, string User)
         }
     }
 
-    /// <summary>Throws etcd's permission denied unless the user may <paramref name="access"/> <paramref name="range"/>.</summary>
-    public void Require(KeyAccess access, KeyRange range) => Require(access, range.Start, range.EtcdRangeEnd);
-
     /// <summary>
     /// A transaction needs READ on what it compares and reads, and WRITE on what it writes, in both
     /// branches, as etcd checks it: after the whole transaction is valid (etcd validates it first).
@@ -93,10 +116,11 @@ public sealed record AuthCaller(AuthView Auth, string User)
             switch (step.OpCase)
             {
                 case TxnStep.OpOneofCase.Put:
-                    Require(step.Put.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, step.Put.Key, default);
+                    Require(Writing(step.Put.ReturnPrevious), step.Put.Key, default);
                     break;
                 case TxnStep.OpOneofCase.Delete:
-                    Require(step.Delete.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, KvStateMachine.RangeOf(step.Delete));
+                    var deleted = KvStateMachine.RangeOf(step.Delete);
+                    Require(Writing(step.Delete.ReturnPrevious), deleted.Start, deleted.EtcdRangeEnd);
                     break;
                 case TxnStep.OpOneofCase.Range:
                     Require(KeyAccess.Read, step.Range.Key, step.Range.RangeEnd.Span);
@@ -104,6 +128,9 @@ public sealed record AuthCaller(AuthView Auth, string User)
             }
         }
     }
+
+    /// <summary>What a write needs: WRITE, and READ too when it returns what it replaced (etcd's prev_kv).</summary>
+    public static KeyAccess Writing(bool returnsPrevious) => returnsPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write;
 
     public void RequireRoot()
     {

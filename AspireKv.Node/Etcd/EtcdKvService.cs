@@ -59,7 +59,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-put");
         var op = EtcdCommands.Put(request);
         ValidatePut(op);
-        var caller = auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, default);
+        var caller = auth.Check(context, AuthCaller.Writing(request.PrevKv), op.Key, default);
         var result = await ProposeAsync(new Command { Put = op }, caller, context).ConfigureAwait(false);
         return new AspireKv.Etcd.PutResponse
         {
@@ -73,7 +73,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-delete");
         var op = EtcdCommands.Delete(request);
         ValidateKey(op.Key);
-        var caller = auth.Check(context, request.PrevKv ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, op.Key, op.RangeEnd.Span);
+        var caller = auth.Check(context, AuthCaller.Writing(request.PrevKv), op.Key, op.RangeEnd.Span);
         var result = await ProposeAsync(new Command { Delete = op }, caller, context).ConfigureAwait(false);
         var response = EtcdCommands.DeleteResponse(result.Deleted, request.PrevKv ? result.DeletedRecords : null);
         response.Header = identity.Header(result.Revision);
@@ -85,8 +85,7 @@ public sealed class EtcdKvService(Replica replica, EtcdIdentity identity, IOptio
         Count("etcd-txn");
         var op = EtcdCommands.Txn(request);
         ValidateTxn(op);
-        var caller = auth.Caller(context);
-        caller?.RequireTxn(op);
+        var caller = auth.CheckTxn(context, op);
         var result = await ProposeAsync(new Command { Txn = op }, caller, context).ConfigureAwait(false);
         var response = new AspireKv.Etcd.TxnResponse { Header = identity.Header(result.Revision), Succeeded = result.Txn!.Succeeded };
         response.Responses.AddRange(EtcdCommands.TxnResponses(request, result.Txn, () => identity.Header(result.Revision)));

@@ -30,16 +30,7 @@ public sealed class EtcdLeaseService(Replica replica, EtcdIdentity identity, IOp
     public override async Task<AspireKv.Etcd.LeaseRevokeResponse> LeaseRevoke(AspireKv.Etcd.LeaseRevokeRequest request, ServerCallContext context)
     {
         _validate.LeaseId(request.ID, "ID");
-        var caller = auth.Caller(context);
-        if (caller is not null)
-        {
-            // Revoking deletes the lease's keys: it needs WRITE on each of them, as etcd checks it.
-            foreach (var key in replica.Read(state => state.FindLease(request.ID)?.Keys ?? []))
-            {
-                caller.Require(KeyAccess.Write, key, default);
-            }
-        }
-
+        var caller = auth.CheckLeaseRevoke(context, request.ID);
         var result = await ProposeAsync(AuthCaller.Checked(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.ID } }, caller), context).ConfigureAwait(false);
         return new AspireKv.Etcd.LeaseRevokeResponse { Header = identity.Header(result.Revision) };
     }

@@ -28,7 +28,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         Count("put");
         ValidatePut(request);
         var put = NativeCommands.Put(request);
-        var caller = auth.Check(context, put.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, put.Key, default);
+        var caller = auth.Check(context, AuthCaller.Writing(put.ReturnPrevious), put.Key, default);
         var result = await ProposeAsync(new Command { Put = put }, caller, context).ConfigureAwait(false);
         if (result.Outcome == CommandOutcome.PreconditionFailed)
         {
@@ -57,8 +57,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         Count("delete");
         _validate.Key(request.Key);
         var delete = NativeCommands.Delete(request);
-        var caller = auth.Caller(context);
-        caller?.Require(delete.ReturnPrevious ? KeyAccess.Read | KeyAccess.Write : KeyAccess.Write, KvStateMachine.RangeOf(delete));
+        var caller = auth.Check(context, AuthCaller.Writing(delete.ReturnPrevious), KvStateMachine.RangeOf(delete));
         var result = await ProposeAsync(new Command { Delete = delete }, caller, context).ConfigureAwait(false);
         return NativeCommands.DeleteResponse(result);
     }
@@ -72,7 +71,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         _validate.Revision(request.Revision);
         var startAfter = ListContinuation.Parse(request.Continuation, request.Prefix);
         await ReadBarrierAsync(request.Consistency, context).ConfigureAwait(false);
-        auth.Caller(context)?.Require(KeyAccess.Read, KeyRange.Prefix(request.Prefix));
+        auth.Check(context, KeyAccess.Read, KeyRange.Prefix(request.Prefix));
         return ReadAt(request.Revision, state =>
         {
             var (entries, more) = state.List(request.Prefix, startAfter, request.Limit, limits.Value.MaxListPageBytes, request.KeysOnly, request.Revision);
@@ -90,8 +89,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
         }
 
         var txn = NativeCommands.Txn(request);
-        var caller = auth.Caller(context);
-        caller?.RequireTxn(txn);
+        var caller = auth.CheckTxn(context, txn);
         var result = await ProposeAsync(new Command { Txn = txn }, caller, context).ConfigureAwait(false);
         return NativeCommands.TxnResponse(request, result);
     }
@@ -106,7 +104,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
 
         _validate.Revision(request.StartRevision, "start_revision");
         var range = request.Prefix ? KeyRange.Prefix(request.Key) : KeyRange.Single(request.Key);
-        auth.Caller(context)?.Require(KeyAccess.Read, range);
+        auth.Check(context, KeyAccess.Read, range);
         var start = request.StartRevision != 0 ? request.StartRevision : replica.Read(state => state.Revision + 1);
         try
         {
@@ -169,16 +167,7 @@ public sealed class KeyValueService(Replica replica, IOptions<KeyValueLimits> li
     {
         Count("lease-revoke");
         _validate.LeaseId(request.Id, "id");
-        var caller = auth.Caller(context);
-        if (caller is not null)
-        {
-            // Revoking deletes the lease's keys: it needs WRITE on each of them, as on the etcd API.
-            foreach (var key in replica.Read(state => state.FindLease(request.Id)?.Keys ?? []))
-            {
-                caller.Require(KeyAccess.Write, key, default);
-            }
-        }
-
+        var caller = auth.CheckLeaseRevoke(context, request.Id);
         var result = await ProposeAsync(new Command { LeaseRevoke = new LeaseRevokeOp { Id = request.Id } }, caller, context).ConfigureAwait(false);
         return new LeaseRevokeResponse { Deleted = result.Deleted, Revision = result.Revision };
     }

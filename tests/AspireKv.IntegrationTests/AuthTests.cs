@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using AspireKv.Client;
 using AspireKv.Testing;
 using Google.Protobuf;
@@ -135,7 +137,11 @@ public sealed class AuthTests(AuthClusterFixture cluster)
         var (alice, alicePassword, role, prefix, other) = ($"alice{id}", $"alice-{id}", $"app{id}", $"/app{id}/", $"/other{id}");
         var root = $"root:{cluster.RootPassword}";
 
-        // 1. As etcd's guide has it, with each change read back from another node.
+        // 1. As etcd's guide has it, with each change read back from another node; root from
+        // scratch (etcdctl's auth enable grants it the root role itself).
+        await _etcdctl.OkAsync("node3", "user", "delete", "root");
+        await _etcdctl.OkAsync("node1", "user", "add", root);
+        Assert.Contains("User: root", await _etcdctl.OkAsync("node2", "user", "get", "root"));
         await _etcdctl.OkAsync("node1", "role", "add", role);
         await _etcdctl.OkAsync("node2", "role", "grant-permission", role, "readwrite", prefix, "--prefix=true");
         Assert.Contains($"(prefix {prefix})", await _etcdctl.OkAsync("node3", "role", "get", role));
@@ -150,11 +156,13 @@ public sealed class AuthTests(AuthClusterFixture cluster)
             Assert.Contains("etcdserver: authentication failed, invalid user ID or password", await _etcdctl.FailsAsync("node3", "--user", $"{alice}:wrong", "get", prefix + "k"));
 
             // 2. alice puts, gets and watches under her prefix, each on another node.
-            await using (var watch = _etcdctl.Start("node3", "--user", $"{alice}:{alicePassword}", "watch", prefix, "--prefix"))
+            using var put = JsonDocument.Parse(await _etcdctl.OkAsync("node1", "--user", $"{alice}:{alicePassword}", "put", prefix + "k", "v1", "-w", "json"));
+            var revision = put.RootElement.GetProperty("header").GetProperty("revision").GetInt64().ToString(CultureInfo.InvariantCulture);
+            Assert.Equal($"{prefix}k\nv1", (await _etcdctl.OkAsync("node2", "--user", $"{alice}:{alicePassword}", "get", prefix + "k")).Trim());
+
+            // Watched from the put's revision, so it replays the put whenever the watch is created.
+            await using (var watch = _etcdctl.Start("node3", "--user", $"{alice}:{alicePassword}", "watch", prefix, "--prefix", "--rev", revision))
             {
-                await Task.Delay(1000); // etcdctl prints nothing when its watch is created
-                await _etcdctl.OkAsync("node1", "--user", $"{alice}:{alicePassword}", "put", prefix + "k", "v1");
-                Assert.Equal($"{prefix}k\nv1", (await _etcdctl.OkAsync("node2", "--user", $"{alice}:{alicePassword}", "get", prefix + "k")).Trim());
                 await Eventually.TrueAsync(() => Etcdctl.Output(watch).Contains($"PUT\n{prefix}k\nv1", StringComparison.Ordinal), TimeSpan.FromSeconds(30), () => $"alice's watch saw only: {Etcdctl.Output(watch)}");
             }
 

@@ -41,6 +41,9 @@ public sealed class KvClient : IDisposable
     /// <summary>The generated client underneath, for calls and options this type does not wrap.</summary>
     public KeyValue.KeyValueClient Grpc { get; }
 
+    /// <summary>The channel this client made, for the node's other services (etcd's Auth, for example), which then call as the same user; null for a client over a generated client.</summary>
+    public GrpcChannel? Channel => _ownedChannel;
+
     /// <summary>The node's address, when this client made its own channel.</summary>
     public Uri? Address { get; }
 
@@ -49,17 +52,27 @@ public sealed class KvClient : IDisposable
     /// are reached directly), and a fresh connection attempt by any call made while the node is
     /// unreachable, so a node that restarts is reachable again at once.
     /// </summary>
-    public static GrpcChannel CreateChannel(Uri address, KvClientOptions? options = null) =>
-        GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    public static GrpcChannel CreateChannel(Uri address, KvClientOptions? options = null)
+    {
+        options ??= new KvClientOptions();
+        var tokens = options.Credentials is { } credentials ? new KvTokenSource(credentials) : null;
+        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             // Not a SocketsHttpHandler: with one, grpc-dotnet keeps a subchannel per address that,
             // once a connect has failed, fails every call fast until its backoff (up to two
             // minutes) has passed, even after the node is back. A client of one node should simply
             // try to connect on each call, as HttpClient does.
             HttpHandler = new HttpClientHandler { UseProxy = false },
-            MaxReceiveMessageSize = (options ?? new KvClientOptions()).MaxReceiveMessageSize,
+            MaxReceiveMessageSize = options.MaxReceiveMessageSize,
             DisposeHttpClient = true,
+            // A user's token on every call. On cleartext (h2c) too, as etcd sends it: plaintext is
+            // for loopback, and docs/security.md says what travels in clear.
+            Credentials = tokens is null ? null : ChannelCredentials.Create(address.Scheme == "https" ? ChannelCredentials.SecureSsl : ChannelCredentials.Insecure, tokens.CallCredentials),
+            UnsafeUseInsecureChannelCallCredentials = tokens is not null,
         });
+        tokens?.Attach(channel);
+        return channel;
+    }
 
     /// <summary>Whether a failed call never reached a node: the connection could not be made, so nothing was done.</summary>
     public static bool NeverReachedNode(RpcException error) =>
@@ -238,6 +251,9 @@ public sealed class KvClientOptions
 
     /// <summary>The largest response the client accepts, in bytes (a List page is at most about 3 MiB).</summary>
     public int MaxReceiveMessageSize { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>The user to call as when the cluster has auth enabled; null for none (auth off).</summary>
+    public KvCredentials? Credentials { get; set; }
 }
 
 /// <summary>Metadata names of the KeyValue contract.</summary>

@@ -259,6 +259,29 @@ public sealed class AuthTests(AuthClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_KvClient_given_credentials_authenticates_itself_and_calls_both_apis_as_that_user()
+    {
+        await cluster.WithUserAsync("c", async (user, password, prefix, id) =>
+        {
+            using var client = cluster.Nodes["node3"].CreateClient(new KvClientOptions { Credentials = new KvCredentials(user, password) });
+            await client.PutAsync(prefix + "a", "1");
+            Assert.Equal("1", await client.GetStringAsync(prefix + "a"));
+            Assert.Equal(user, new KvCredentials(user, password).ToString());
+
+            // The same user, on the channel's other services: etcd's KV takes the token too.
+            var etcd = new EtcdPb.KV.KVClient(client.Channel!);
+            Assert.Single((await etcd.RangeAsync(new EtcdPb.RangeRequest { Key = ByteString.CopyFromUtf8(prefix + "a") }, deadline: AuthClusterFixture.Deadline)).Kvs);
+
+            var outside = await Assert.ThrowsAsync<RpcException>(() => client.PutAsync($"/other{id}", "1"));
+            Assert.Equal((StatusCode.PermissionDenied, "etcdserver: permission denied"), (outside.StatusCode, outside.Status.Detail));
+
+            using var wrong = cluster.Nodes["node3"].CreateClient(new KvClientOptions { Credentials = new KvCredentials(user, "not-" + password) });
+            var refused = await Assert.ThrowsAsync<RpcException>(() => wrong.GetAsync(prefix + "a"));
+            Assert.Equal((StatusCode.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password"), (refused.StatusCode, refused.Status.Detail));
+        });
+    }
+
+    [Fact]
     public async Task A_node_restarted_from_its_snapshot_and_one_caught_up_from_empty_hold_the_same_auth_store()
     {
         await cluster.WithUserAsync("r", async (user, password, prefix, id) =>
